@@ -1,0 +1,104 @@
+"""Settings, from the environment or a `.env` file (see `.env.example` for each one).
+
+A missing or invalid setting stops start-up with one line naming it. Secrets are ``SecretStr``
+so they never appear in a repr, a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from flows.schema import DEFAULT_CONTENT
+
+PLACEHOLDER = re.compile(r"change|example|placeholder|secret|xxx|todo|^(.)\1*$", re.IGNORECASE)
+WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names it and never shows a secret value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    bot_mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    database_url: str | None = None
+    chat_key_secret: SecretStr | None = None
+    session_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    contacts_file: Path | None = None
+    content_file: Path = DEFAULT_CONTENT
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(v) for v in value.replace(" ", "").split(",") if v]
+        return value
+
+    @field_validator("telegram_bot_token", "webhook_secret", "chat_key_secret", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    def telegram_problems(self) -> list[str]:
+        """What stops Telegram mode from starting, one line each (never the secret itself)."""
+        problems: list[str] = []
+        token = self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else ""
+        if not TOKEN.match(token):
+            problems.append(
+                "TELEGRAM_BOT_TOKEN: missing or not of the form <digits>:<letters> from BotFather"
+            )
+        secret = self.chat_key_secret.get_secret_value() if self.chat_key_secret else ""
+        if len(secret) < 32 or PLACEHOLDER.search(secret):
+            problems.append(
+                "CHAT_KEY_SECRET: set a random value of at least 32 characters (not a placeholder)"
+            )
+        if self.bot_mode == "webhook":
+            if not self.webhook_url or not self.webhook_url.startswith("https://"):
+                problems.append("WEBHOOK_URL: webhook mode needs the public https:// URL Telegram will call")
+            wsecret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+            if not WEBHOOK_SECRET.match(wsecret) or len(wsecret) < 16 or PLACEHOLDER.search(wsecret):
+                problems.append(
+                    "WEBHOOK_SECRET: 16 to 256 characters from A-Z a-z 0-9 _ - (not a placeholder)"
+                )
+        if self.contacts_file is None:
+            problems.append("CONTACTS_FILE: Telegram mode needs your organisation's contacts file")
+        return problems
+
+
+def load_settings() -> Settings:
+    """Read settings, turning a validation error into one line per setting."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        lines = []
+        for e in err.errors(include_url=False, include_input=False):
+            name = str(e["loc"][0]).upper() if e["loc"] else "SETTINGS"
+            lines.append(f"{name}: {e['msg']}")
+        raise SettingsError("; ".join(lines)) from None
+
+
+def default_database_url() -> str:
+    """The embedded store: a SQLite file under ./data/."""
+    return f"sqlite:///{Path('data') / 'cse-triage.db'}"

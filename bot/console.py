@@ -1,0 +1,117 @@
+"""The check in a terminal: the same screens as Telegram, with numbered choices.
+
+Used by ``make run`` when no TELEGRAM_BOT_TOKEN is set, for trying the bot, for training and for
+a committee previewing its content. Works with piped stdin; exits cleanly on EOF or Ctrl-C.
+Whatever is typed is only matched against the choices on screen: it is never echoed, stored
+or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from bot.render import to_text
+from bot.service import CheckService, Reply, Token
+from flows.screens import Screen
+
+KEY = "console"  # the terminal is one chat; nothing links it to a person
+LETTERS = {
+    "e": "emergency",
+    "i": "indicators",
+    "v": "vulnerabilities",
+    "o": "online",
+    "w": "whatis",
+    "c": "contacts",
+    "p": "privacy",
+    "a": "about",
+    "h": "help",
+}
+KEYS_LINE = (
+    "Type a number and press Enter. Any time: e emergency · i signs · v vulnerabilities · o online"
+    " · w what is CSE · c contacts · p privacy · a about · x stop the check · q quit"
+)
+TYPED = "Please only type a number or a letter from the list. Never type names or details about a child."
+
+
+class Console:
+    """A read-choose-show loop over :class:`CheckService`."""
+
+    def __init__(self, service: CheckService, out: TextIO = sys.stdout, inp: TextIO = sys.stdin) -> None:
+        self.service = service
+        self.out = out
+        self.inp = inp
+        self.screen: Screen = service.welcome()
+        self.token: Token | None = None
+        self.in_check = False
+
+    def show(self, screen: Screen) -> None:
+        print("\n" + "─" * 60, file=self.out)
+        print(to_text(screen), file=self.out)
+        print(file=self.out)
+        for n, button in enumerate(self._buttons(screen), start=1):
+            print(f"  {n}. {button[1]}", file=self.out)
+        print(f"\n{KEYS_LINE}", file=self.out)
+        self.out.flush()
+
+    @staticmethod
+    def _buttons(screen: Screen) -> list[tuple[str, str]]:
+        return [(b.action, b.label) for row in screen.buttons for b in row]
+
+    async def _apply(self, action: str) -> None:
+        svc = self.service
+        reply: Reply | None
+        if action.startswith("look:"):
+            self.screen = svc.lookup(action[5:], in_check=self.in_check)
+            self.show(self.screen)
+            return
+        if action in ("start", "restart"):
+            reply = await svc.start(key=KEY, update_id=None)
+        elif action == "resume":
+            reply = await svc.current(key=KEY, update_id=None)
+        elif action == "clear":
+            print("\033[2J\033[H", end="", file=self.out)
+            reply = Reply(svc.welcome(), None)
+        elif action == "stop":
+            reply = await svc.cancel(key=KEY, update_id=None)
+        else:
+            reply = await svc.act(key=KEY, update_id=None, action=action, token=self.token)
+        if reply is None:
+            reply = Reply(svc.welcome(), None)
+        self.screen, self.token = reply.screen, reply.token
+        self.in_check = reply.token is not None
+        self.show(self.screen)
+
+    async def run(self) -> int:
+        self.show(self.screen)
+        while True:
+            line = await asyncio.to_thread(self.inp.readline)
+            if not line:
+                print("\nGoodbye. Nothing from this session was kept.", file=self.out)
+                return 0
+            choice = line.strip().lower()
+            buttons = self._buttons(self.screen)
+            if choice == "q":
+                print("Goodbye. Nothing from this session was kept.", file=self.out)
+                return 0
+            try:
+                if choice.isdigit() and 1 <= int(choice) <= len(buttons):
+                    await self._apply(buttons[int(choice) - 1][0])
+                elif choice in LETTERS:
+                    await self._apply(f"look:{LETTERS[choice]}")
+                elif choice == "x":
+                    await self._apply("stop")
+                else:
+                    print(TYPED, file=self.out)
+            except Exception:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
+                self.show(self.service.safety_net())
+
+
+def run_console(service: CheckService, inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Run the terminal check until EOF, 'q' or Ctrl-C."""
+    try:
+        return asyncio.run(Console(service, out=out, inp=inp).run())
+    except KeyboardInterrupt:
+        print("\nGoodbye. Nothing from this session was kept.", file=out)
+        return 0

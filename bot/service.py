@@ -1,0 +1,206 @@
+"""One update, end to end, for any front end: load → event → save → screen.
+
+The Telegram and terminal adapters turn what the practitioner tapped into an *action* code and
+call :class:`CheckService`. The service runs the action on the conversation inside one store
+transaction and returns a :class:`Reply` holding the neutral screen to show. It knows nothing of
+Telegram. Buttons carry a :class:`Token` (the check's random id and the version they were drawn
+at), so a button from an old screen or a finished check cannot change anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flows.contacts import Directory
+from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
+from flows.screens import LOOKUPS, Context, Screen, Screens
+from storage.base import ConversationStore, Decision, OutcomeCount, Record
+
+EVENT_OF = {"done": "done", "back": "back", "cancel": "cancel"}
+
+
+@dataclass(frozen=True)
+class Token:
+    """What a button presents: which check, and the version of the screen it was drawn on."""
+
+    check_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What to show after an action.
+
+    ``edit``: replace the step message in place (False: send a new message).
+    ``changed``: False when nothing happened (a double tap, a refused event): show nothing new.
+    ``ended``: the button belonged to a check that no longer exists.
+    """
+
+    screen: Screen
+    token: Token | None = None
+    edit: bool = True
+    changed: bool = True
+    ended: bool = False
+
+
+def parse_action(action: str) -> tuple[str, str | None] | None:
+    """Turn an action code into a flow event and its argument, or None if it is not one."""
+    if action in EVENT_OF:
+        return EVENT_OF[action], None
+    kind, _, arg = action.partition(":")
+    if kind == "a" and arg:
+        return "answer", arg
+    if kind == "t" and arg:
+        return "toggle", arg
+    return None
+
+
+class CheckService:
+    """Runs the check for every front end, over any :class:`ConversationStore`."""
+
+    def __init__(
+        self,
+        *,
+        flow: Flow,
+        store: ConversationStore,
+        directory: Directory,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.flow = flow
+        self.screens = Screens(flow)
+        self.store = store
+        self.directory = directory
+        self.clock = clock
+
+    def context(self, service: str | None = None) -> Context:
+        return Context(self.directory, self.clock(), service)
+
+    # -- the check -----------------------------------------------------------------------
+    async def start(self, *, key: str, update_id: int | None, anchor: int | None = None) -> Reply:
+        """Begin a new check, replacing any unfinished one for this chat."""
+
+        def decide(_: Record | None) -> Decision:
+            conv = self.flow.new()
+            self.flow.fire(conv, "start")
+            record = Record(
+                conv.to_dict(), secrets.token_urlsafe(6), 1, anchor, self.flow.content.meta.version
+            )
+            return Decision(record)
+
+        decision = await self.store.transact(key=key, update_id=update_id, decide=decide)
+        return self._reply_for(decision.record, edit=False)
+
+    async def act(self, *, key: str, update_id: int | None, action: str, token: Token | None) -> Reply:
+        """Apply a button's action to the conversation it belongs to."""
+        parsed = parse_action(action)
+        if parsed is None:
+            return self.ended()
+        event, arg = parsed
+        result: dict[str, Reply] = {}
+
+        def decide(record: Record | None) -> Decision:
+            if record is None or (token is not None and token.check_id != record.check_id):
+                result["reply"] = self.ended()
+                return Decision(record, changed=False)
+            conv = self._load(record)
+            if conv is None:
+                result["reply"] = self.ended()
+                return Decision(None)
+            if token is not None and token.version != record.version:
+                # A double tap or an older screen of this check: change nothing.
+                result["reply"] = self._reply_for(record, changed=False)
+                return Decision(record, changed=False)
+            if not self.flow.fire(conv, event, arg):
+                result["reply"] = self._reply_for(record, changed=False)
+                return Decision(record, changed=False)
+            service = conv.answers.get("service", "")
+            if conv.state == OUTCOME:
+                screen = self.screens.outcome(conv, self.context(service or None))
+                result["reply"] = Reply(screen, None, edit=False)
+                level = conv.level or self.flow.content.default_level
+                count = OutcomeCount(self.clock().date(), level, record.content_version, service)
+                return Decision(None, count)
+            if conv.state == CANCELLED:
+                result["reply"] = Reply(
+                    self.screens.cancelled(self.context(service or None)), None, edit=True
+                )
+                return Decision(None)
+            new = Record(
+                conv.to_dict(),
+                record.check_id,
+                record.version + 1,
+                record.anchor_message_id,
+                record.content_version,
+            )
+            result["reply"] = self._reply_for(new)
+            return Decision(new)
+
+        await self.store.transact(key=key, update_id=update_id, decide=decide)
+        return result["reply"]
+
+    async def current(self, *, key: str, update_id: int | None) -> Reply | None:
+        """The step in progress as a new message (after a lookup), or None with no check open."""
+        result: dict[str, Reply | None] = {"reply": None}
+
+        def decide(record: Record | None) -> Decision:
+            if record is not None and self._load(record) is not None:
+                result["reply"] = self._reply_for(record, edit=False)
+            return Decision(record, changed=False)
+
+        await self.store.transact(key=key, update_id=update_id, decide=decide)
+        return result["reply"]
+
+    async def cancel(self, *, key: str, update_id: int | None) -> Reply:
+        """Stop any check in progress; the reply still shows whom to call."""
+        service: dict[str, str | None] = {"service": None}
+
+        def decide(record: Record | None) -> Decision:
+            if record is not None:
+                conv = self._load(record)
+                service["service"] = conv.answers.get("service") if conv else None
+            return Decision(None, changed=record is not None)
+
+        await self.store.transact(key=key, update_id=update_id, decide=decide)
+        return Reply(self.screens.cancelled(self.context(service["service"])), None, edit=False)
+
+    async def forget(self, *, key: str) -> Reply:
+        """Delete everything kept for this chat, then say so."""
+        await self.store.forget(key=key)
+        return Reply(self.screens.notice(self.flow.content.texts.forgotten, self.context()), None, edit=False)
+
+    # -- screens without state ------------------------------------------------------------
+    def lookup(self, name: str, *, in_check: bool = False) -> Screen:
+        if name not in LOOKUPS:
+            raise KeyError(name)
+        return self.screens.lookup(name, self.context(), in_check=in_check)
+
+    def welcome(self) -> Screen:
+        return self.screens.welcome(self.context())
+
+    def ended(self) -> Reply:
+        return Reply(
+            self.screens.notice(self.flow.content.texts.stale, self.context()), None, edit=False, ended=True
+        )
+
+    def safety_net(self, text: str | None = None) -> Screen:
+        """The emergency line and designated contact, built from memory: used when anything fails."""
+        return self.screens.notice(
+            text or self.flow.content.texts.failure, self.context(), with_contacts=True
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+    def _load(self, record: Record) -> Conversation | None:
+        try:
+            return self.flow.load(record.data)
+        except InvalidConversation:
+            return None
+
+    def _reply_for(self, record: Record | None, *, edit: bool = True, changed: bool = True) -> Reply:
+        if record is None:
+            return self.ended()
+        conv = self.flow.load(record.data)
+        screen = self.screens.for_conversation(conv, self.context(conv.answers.get("service")))
+        return Reply(screen, Token(record.check_id, record.version), edit=edit, changed=changed)

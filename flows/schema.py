@@ -1,0 +1,389 @@
+"""Typed schema of the content file, and its loader.
+
+The content file (``flows/content/cse.yaml``) holds every question, item, rule and line of
+wording. It is checked twice at load: pydantic checks the shape and types, then
+:func:`_cross_check` checks what pydantic cannot see (ids that must exist, ids that must be
+unique, steps with a way out, outcomes with a contact). Any problem stops the load with a
+:class:`ContentError` naming the file, the path inside it and the problem.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+DEFAULT_CONTENT = Path(__file__).with_name("content") / "cse.yaml"
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,24}$")]
+
+# Contact roles an outcome may name. The contacts directory (flows/contacts.py) resolves them
+# to names and numbers for the time of day and the practitioner's service.
+ContactRole = Literal[
+    "police_999",
+    "police_101",
+    "designated_person",
+    "social_work",
+    "nspcc",
+    "childline",
+    "ceop",
+    "stop_it_now",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    title: Text
+    url: Text
+
+
+class Meta(_Strict):
+    id: Text
+    version: Text
+    reviewed_on: dt.date
+    review_due: dt.date
+    owner: Text
+    sources: list[Source] = Field(min_length=1)
+
+
+class Item(_Strict):
+    """One tickable thing: a possible indicator or a vulnerability factor."""
+
+    id: Code
+    label: Text
+    help: Text
+    strong: bool = False
+    online: bool = False
+    asked_as: list[Code] = Field(default_factory=list)
+
+
+class Option(_Strict):
+    code: Code
+    label: Text
+    goto: Code | None = None
+
+
+class Condition(_Strict):
+    """A test on the answers. Exactly one kind of test per condition."""
+
+    step: Code | None = None
+    any_of: list[Code] | None = None
+    any_indicator: bool | None = None
+    any_factor: bool | None = None
+    items_any: list[Code] | None = None
+    unsure_any: list[Code] | None = None
+    all: list[Condition] | None = None
+    any: list[Condition] | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Condition:
+        kinds = [
+            self.step is not None or self.any_of is not None,
+            self.any_indicator is not None,
+            self.any_factor is not None,
+            self.items_any is not None,
+            self.unsure_any is not None,
+            self.all is not None,
+            self.any is not None,
+        ]
+        if sum(kinds) != 1:
+            raise ValueError("a condition needs exactly one kind of test")
+        if (self.step is None) != (self.any_of is None):
+            raise ValueError("'step' and 'any_of' go together")
+        return self
+
+
+class Step(_Strict):
+    id: Code
+    kind: Literal["single", "multi", "notice", "service"]
+    title: Text
+    text: Text
+    show_if: Condition | None = None
+    options: list[Option] = Field(default_factory=list)
+    items: list[Code] = Field(default_factory=list, max_length=6)
+
+
+class MultiControls(_Strict):
+    none: Text
+    unsure: Text
+    done: Text
+    back: Text
+    picked_mark: Text
+
+
+class Rule(_Strict):
+    level: Code
+    when: Condition
+    reason: Text
+
+
+class Outcome(_Strict):
+    title: Text
+    summary: Text
+    do_now: list[Text] = Field(min_length=1)
+    contacts: list[ContactRole]
+    next_tool: Text
+
+
+class Addendum(_Strict):
+    id: Code
+    when: Condition
+    title: Text
+    lines: list[Text] = Field(min_length=1)
+    contacts: list[ContactRole] = Field(default_factory=list)
+
+
+class Block(_Strict):
+    title: Text
+    lines: list[Text] = Field(min_length=1)
+
+
+class SummaryWording(_Strict):
+    title: Text
+    lead: Text
+    age_label: Text
+    level_label: Text
+    indicators_label: Text
+    factors_label: Text
+    unsure_label: Text
+    nothing: Text
+
+
+class WhatIs(Block):
+    forms: list[Text] = Field(min_length=1)
+
+
+class Lookups(_Strict):
+    whatis: WhatIs
+    online: Block
+    response: Block
+    tools: Block
+
+
+class Texts(_Strict):
+    """Wording of every screen that is not a step or an outcome."""
+
+    welcome_title: Text
+    welcome: list[Text] = Field(min_length=1)
+    start_button: Text
+    emergency_button: Text
+    new_check_button: Text
+    clear_button: Text
+    continue_button: Text
+    emergency_title: Text
+    emergency_lines: list[Text] = Field(min_length=1)
+    contacts_title: Text
+    todo_title: Text
+    why_title: Text
+    next_tool_title: Text
+    cancelled_title: Text
+    cancelled: Text
+    stale: Text
+    typed: Text
+    private_only: Text
+    unavailable: Text
+    failure: Text
+    forgotten: Text
+    example_contacts: Text
+    indicators_title: Text
+    indicators_intro: Text
+    vulnerabilities_title: Text
+    vulnerabilities_intro: Text
+    vulnerabilities_asked_as: Text
+    help_title: Text
+    help: list[Text] = Field(min_length=1)
+    privacy_title: Text
+    privacy: list[Text] = Field(min_length=1)
+    about_title: Text
+    about: list[Text] = Field(min_length=1)
+
+
+class Content(_Strict):
+    """The whole content file."""
+
+    meta: Meta
+    indicators: list[Item] = Field(min_length=1)
+    factors: list[Item] = Field(min_length=1)
+    steps: list[Step] = Field(min_length=1)
+    multi_controls: MultiControls
+    levels: list[Code] = Field(min_length=2)
+    default_level: Code
+    rules: list[Rule] = Field(min_length=1)
+    outcomes: dict[Code, Outcome]
+    addenda: list[Addendum] = Field(default_factory=list)
+    reminders: Block
+    summary: SummaryWording
+    disclaimer: Text
+    lookups: Lookups
+    texts: Texts
+
+    # Convenience views (not part of the file) -------------------------------------------
+    def item(self, item_id: str) -> Item:
+        for it in (*self.indicators, *self.factors):
+            if it.id == item_id:
+                return it
+        raise KeyError(item_id)
+
+    def step(self, step_id: str) -> Step:
+        for st in self.steps:
+            if st.id == step_id:
+                return st
+        raise KeyError(step_id)
+
+    @property
+    def indicator_ids(self) -> frozenset[str]:
+        return frozenset(i.id for i in self.indicators)
+
+    @property
+    def factor_ids(self) -> frozenset[str]:
+        """Factors asked as themselves (not those asked as an indicator)."""
+        return frozenset(f.id for f in self.factors if not f.asked_as)
+
+
+class ContentError(ValueError):
+    """The content file is broken. ``problems`` holds one ``path: problem`` line each."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+def _loc(parts: tuple[int | str, ...]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top)"
+
+
+def _conditions(cond: Condition, path: str) -> Iterator[tuple[Condition, str]]:
+    yield cond, path
+    for key in ("all", "any"):
+        for i, sub in enumerate(getattr(cond, key) or []):
+            yield from _conditions(sub, f"{path}.{key}[{i}]")
+
+
+def _cross_check(c: Content) -> list[str]:  # noqa: C901 - one list of plain checks reads best
+    problems: list[str] = []
+    ids: dict[str, str] = {}
+    for group in ("indicators", "factors"):
+        for i, it in enumerate(getattr(c, group)):
+            path = f"{group}[{i}].id"
+            if it.id in ids:
+                problems.append(f"{path}: duplicate id '{it.id}' (also at {ids[it.id]})")
+            ids.setdefault(it.id, path)
+            if group == "indicators" and it.asked_as:
+                problems.append(f"{group}[{i}].asked_as: only a factor can be asked as an indicator")
+            for j, target in enumerate(it.asked_as):
+                if target not in c.indicator_ids:
+                    problems.append(f"{group}[{i}].asked_as[{j}]: unknown indicator '{target}'")
+
+    step_ids: dict[str, int] = {}
+    asked: dict[str, str] = {}
+    for s, st in enumerate(c.steps):
+        if st.id in step_ids:
+            problems.append(f"steps[{s}].id: duplicate step id '{st.id}'")
+        step_ids.setdefault(st.id, s)
+        if st.kind == "multi":
+            if not st.items:
+                problems.append(f"steps[{s}].items: a multi step needs at least one item")
+            for j, item_id in enumerate(st.items):
+                where = f"steps[{s}].items[{j}]"
+                if item_id not in ids:
+                    problems.append(f"{where}: unknown item id '{item_id}'")
+                elif item_id in asked:
+                    problems.append(f"{where}: item '{item_id}' is asked twice (also {asked[item_id]})")
+                elif any(f.id == item_id and f.asked_as for f in c.factors):
+                    problems.append(f"{where}: '{item_id}' is asked as an indicator, not on its own")
+                asked.setdefault(item_id, where)
+        if st.kind in ("single", "notice") and not st.options:
+            problems.append(f"steps[{s}].options: a {st.kind} step with no options has no way out")
+        codes = [o.code for o in st.options]
+        for j, o in enumerate(st.options):
+            if codes.count(o.code) > 1:
+                problems.append(f"steps[{s}].options[{j}].code: duplicate option '{o.code}'")
+    for s, st in enumerate(c.steps):
+        later = {x.id for x in c.steps[s + 1 :]} | {"outcome"}
+        for j, o in enumerate(st.options):
+            if o.goto is not None and o.goto not in later:
+                problems.append(f"steps[{s}].options[{j}].goto: '{o.goto}' is not a later step or 'outcome'")
+    for item_id in sorted(c.indicator_ids | c.factor_ids):
+        if item_id not in asked:
+            problems.append(f"steps: item '{item_id}' is never asked")
+
+    levels = set(c.levels)
+    if c.default_level not in levels:
+        problems.append(f"default_level: unknown level '{c.default_level}'")
+    if c.default_level != c.levels[-1]:
+        problems.append("default_level: must be the lowest level (last in 'levels')")
+    for lvl in c.levels:
+        if lvl not in c.outcomes:
+            problems.append(f"outcomes: level '{lvl}' has no outcome")
+    for name, out in c.outcomes.items():
+        if name not in levels:
+            problems.append(f"outcomes.{name}: not one of the levels")
+        if not out.contacts:
+            problems.append(f"outcomes.{name}.contacts: an outcome must name at least one contact")
+        if "designated_person" not in out.contacts:
+            problems.append(f"outcomes.{name}.contacts: must include 'designated_person'")
+    if "emergency" in c.outcomes and c.outcomes["emergency"].contacts[:1] != ["police_999"]:
+        problems.append("outcomes.emergency.contacts: 'police_999' must come first")
+
+    conds: list[tuple[Condition, str]] = []
+    for r, rule in enumerate(c.rules):
+        if rule.level not in levels:
+            problems.append(f"rules[{r}].level: unknown level '{rule.level}'")
+        conds += list(_conditions(rule.when, f"rules[{r}].when"))
+    for s, st in enumerate(c.steps):
+        if st.show_if is not None:
+            conds += list(_conditions(st.show_if, f"steps[{s}].show_if"))
+    for a, add in enumerate(c.addenda):
+        conds += list(_conditions(add.when, f"addenda[{a}].when"))
+    for cond, path in conds:
+        if cond.step is not None:
+            if cond.step not in step_ids:
+                problems.append(f"{path}.step: unknown step '{cond.step}'")
+            else:
+                known = {o.code for o in c.steps[step_ids[cond.step]].options}
+                for code in cond.any_of or []:
+                    if known and code not in known:
+                        problems.append(f"{path}.any_of: step '{cond.step}' has no option '{code}'")
+        for item_id in cond.items_any or []:
+            if item_id not in ids:
+                problems.append(f"{path}.items_any: unknown item id '{item_id}'")
+        for step_id in cond.unsure_any or []:
+            if step_id not in step_ids or c.steps[step_ids[step_id]].kind != "multi":
+                problems.append(f"{path}.unsure_any: '{step_id}' is not a multi step")
+    return problems
+
+
+def parse_content(data: Any, source: str = "<content>") -> Content:
+    """Validate already-parsed YAML data; raise :class:`ContentError` on any problem."""
+    try:
+        content = Content.model_validate(data)
+    except ValidationError as err:
+        raise ContentError(
+            source, [f"{_loc(e['loc'])}: {e['msg']}" for e in err.errors(include_url=False)]
+        ) from None
+    problems = _cross_check(content)
+    if problems:
+        raise ContentError(source, problems)
+    return content
+
+
+def load_content(path: Path | str = DEFAULT_CONTENT) -> Content:
+    """Load and validate a content file."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ContentError(str(path), [f"(file): cannot read: {err}"]) from None
+    return parse_content(data, str(path))

@@ -1,0 +1,281 @@
+"""Neutral screens: what the practitioner sees, independent of Telegram or the terminal.
+
+A :class:`Screen` is a title, sections of text and rows of buttons. Each button carries an
+*action* code (``a:<code>``, ``t:<item>``, ``done``, ``back``, ``start``, ``restart``, ``cancel``,
+``clear``, ``look:<name>``). Adapters only turn a screen into their own medium, so both show the
+same check with no logic of their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from flows.contacts import ContactLine, Directory
+from flows.machine import CANCELLED, OUTCOME, WELCOME, Conversation, Flow
+from flows.rules import evaluate
+from flows.schema import Content
+
+Style = Literal["para", "bullets", "numbered", "contacts", "note"]
+LOOKUPS = (
+    "emergency",
+    "indicators",
+    "vulnerabilities",
+    "online",
+    "whatis",
+    "contacts",
+    "privacy",
+    "about",
+    "help",
+)
+
+
+@dataclass(frozen=True)
+class Button:
+    action: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Section:
+    lines: tuple[str, ...] = ()
+    title: str | None = None
+    style: Style = "para"
+    contacts: tuple[ContactLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class Screen:
+    key: str
+    title: str
+    sections: tuple[Section, ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    final: bool = False
+    level: str | None = None
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a screen needs besides the conversation: contacts, the time and the service."""
+
+    directory: Directory
+    now: dt.datetime
+    service: str | None = None
+
+
+class Screens:
+    """Builds every screen of the product from the content and the flow."""
+
+    def __init__(self, flow: Flow) -> None:
+        self.flow = flow
+        self.content: Content = flow.content
+        self.t = flow.content.texts
+
+    # -- shared pieces ---------------------------------------------------------------------
+    def _nav(self, conv: Conversation) -> tuple[Button, ...]:
+        row = [Button("back", self.content.multi_controls.back)] if conv.history else []
+        return (*row, Button("look:emergency", self.t.emergency_button))
+
+    def _contacts(self, roles: Sequence[str], ctx: Context) -> Section:
+        lines: list[ContactLine] = []
+        for role in roles:
+            for line in ctx.directory.resolve(role, service=ctx.service, now=ctx.now):
+                if line not in lines:
+                    lines.append(line)
+        route = ctx.directory.route(ctx.now)
+        return Section((route.basis,), self.t.contacts_title, "contacts", tuple(lines))
+
+    def _banner(self, ctx: Context) -> tuple[Section, ...]:
+        return (Section((self.t.example_contacts,), style="note"),) if ctx.directory.is_example else ()
+
+    # -- the check ---------------------------------------------------------------------------
+    def for_conversation(self, conv: Conversation, ctx: Context) -> Screen:
+        """The screen for where the conversation is now."""
+        if conv.state == WELCOME:
+            return self.welcome(ctx)
+        if conv.state == OUTCOME:
+            return self.outcome(conv, ctx)
+        if conv.state == CANCELLED:
+            return self.cancelled(ctx)
+        step = self.flow.step(conv.state)
+        text = Section((step.text,))
+        if step.kind == "multi":
+            mc = self.content.multi_controls
+            ticked = set(conv.picked.get(step.id, []))
+            rows: list[tuple[Button, ...]] = [
+                (
+                    Button(
+                        f"t:{i}",
+                        f"{mc.picked_mark} {self.content.item(i).label}"
+                        if i in ticked
+                        else self.content.item(i).label,
+                    ),
+                )
+                for i in step.items
+            ]
+            rows.append((Button("a:none", mc.none), Button("a:unsure", mc.unsure)))
+            rows.append((Button("done", mc.done),))
+            help_lines = tuple(
+                f"{self.content.item(i).label}: {self.content.item(i).help}" for i in step.items
+            )
+            sections: tuple[Section, ...] = (text, Section(help_lines, style="bullets"))
+        else:
+            rows = [(Button(f"a:{code}", label),) for code, label in self.flow.options(step)]
+            sections = (text,)
+        rows.append(self._nav(conv))
+        return Screen(step.id, step.title, (*self._banner(ctx), *sections), tuple(rows))
+
+    def welcome(self, ctx: Context) -> Screen:
+        return Screen(
+            WELCOME,
+            self.t.welcome_title,
+            (*self._banner(ctx), Section(tuple(self.t.welcome))),
+            ((Button("start", self.t.start_button),), (Button("look:emergency", self.t.emergency_button),)),
+        )
+
+    def cancelled(self, ctx: Context) -> Screen:
+        return Screen(
+            CANCELLED,
+            self.t.cancelled_title,
+            (
+                *self._banner(ctx),
+                Section((self.t.cancelled,)),
+                Section(tuple(self.t.emergency_lines), self.t.emergency_title, "bullets"),
+                self._contacts(["police_999", "designated_person", "social_work"], ctx),
+            ),
+            ((Button("restart", self.t.new_check_button),),),
+            final=True,
+        )
+
+    def outcome(self, conv: Conversation, ctx: Context) -> Screen:
+        """The guidance at the end of a check: what to do, whom to call, and a summary."""
+        result = evaluate(self.content, conv)
+        out = self.content.outcomes[result.level]
+        roles: list[str] = list(out.contacts)
+        sections: list[Section] = [*self._banner(ctx), Section((out.summary,))]
+        sections.append(Section(tuple(out.do_now), self.t.todo_title, "numbered"))
+        for add in result.addenda:
+            roles += [r for r in add.contacts if r not in roles]
+        sections.append(self._contacts(roles, ctx))
+        for add in result.addenda:
+            sections.append(Section(tuple(add.lines), add.title, "bullets"))
+        sections.append(Section(result.reasons, self.t.why_title, "bullets"))
+        sections.append(Section((out.next_tool,), self.t.next_tool_title))
+        sections.append(Section(tuple(self.content.reminders.lines), self.content.reminders.title, "bullets"))
+        sections.append(self._summary(conv, out.title))
+        sections.append(Section((self.content.disclaimer,), style="note"))
+        return Screen(
+            OUTCOME,
+            out.title,
+            tuple(sections),
+            ((Button("restart", self.t.new_check_button),), (Button("clear", self.t.clear_button),)),
+            final=True,
+            level=result.level,
+        )
+
+    def _summary(self, conv: Conversation, level_title: str) -> Section:
+        """An anonymous summary to read out on the phone: codes turned into labels, nothing else."""
+        w = self.content.summary
+        items = conv.items()
+        age_step = next((s for s in self.flow.steps if s.id == "age"), None)
+        age = dict(self.flow.options(age_step)).get(conv.answers.get("age", ""), "-") if age_step else "-"
+        indicators = [self.content.item(i).label for i in items if i in self.content.indicator_ids]
+        factors = [self.content.item(i).label for i in items if i in self.content.factor_ids]
+        unsure = [self.flow.step(s).title for s in conv.unsure]
+        lines = [
+            w.lead,
+            f"{w.age_label}: {age}",
+            f"{w.level_label}: {level_title}",
+            f"{w.indicators_label}: {', '.join(indicators) or w.nothing}",
+            f"{w.factors_label}: {', '.join(factors) or w.nothing}",
+        ]
+        if unsure:
+            lines.append(f"{w.unsure_label}: {', '.join(unsure)}")
+        return Section(tuple(lines), w.title, "bullets")
+
+    # -- lookups -----------------------------------------------------------------------------
+    def lookup(self, name: str, ctx: Context, *, in_check: bool = False) -> Screen:
+        """A reference screen; ``in_check`` adds a button back to the check in progress."""
+        c, t = self.content, self.t
+        sections: tuple[Section, ...]
+        if name == "emergency":
+            title = t.emergency_title
+            sections = (
+                Section(tuple(t.emergency_lines), style="bullets"),
+                self._contacts(["police_999", "designated_person", "social_work", "childline"], ctx),
+            )
+        elif name == "indicators":
+            title = t.indicators_title
+            lines = tuple(f"{i.label}: {i.help}" for i in c.indicators)
+            sections = (Section((t.indicators_intro,)), Section(lines, style="bullets"))
+        elif name == "vulnerabilities":
+            title = t.vulnerabilities_title
+            lines = tuple(
+                f"{f.label}: {t.vulnerabilities_asked_as}" if f.asked_as else f"{f.label}: {f.help}"
+                for f in c.factors
+            )
+            sections = (Section((t.vulnerabilities_intro,)), Section(lines, style="bullets"))
+        elif name == "online":
+            title = c.lookups.online.title
+            sections = (
+                Section(tuple(c.lookups.online.lines), style="bullets"),
+                self._contacts(["ceop", "police_999"], ctx),
+            )
+        elif name == "whatis":
+            w = c.lookups.whatis
+            title = w.title
+            sections = (
+                Section(tuple(w.lines)),
+                Section(tuple(w.forms), style="bullets"),
+                Section(tuple(c.lookups.response.lines), c.lookups.response.title, "bullets"),
+                Section(tuple(c.lookups.tools.lines), c.lookups.tools.title, "bullets"),
+            )
+        elif name == "contacts":
+            title = t.contacts_title
+            roles = [
+                "police_999",
+                "designated_person",
+                "social_work",
+                "police_101",
+                "nspcc",
+                "childline",
+                "ceop",
+                "stop_it_now",
+            ]
+            sections = (self._contacts(roles, ctx),)
+        elif name == "privacy":
+            title, sections = t.privacy_title, (Section(tuple(t.privacy), style="bullets"),)
+        elif name == "about":
+            m = c.meta
+            title = t.about_title
+            sources = tuple(f"{s.title}: {s.url}" for s in m.sources)
+            facts = (f"Content version {m.version}, reviewed {m.reviewed_on:%d %B %Y}, owned by {m.owner}.",)
+            sections = (
+                Section(tuple(t.about)),
+                Section(facts),
+                Section(sources, "Sources", "bullets"),
+                Section((c.disclaimer,), style="note"),
+            )
+        elif name == "help":
+            title, sections = t.help_title, (Section(tuple(t.help), style="bullets"),)
+        else:
+            raise KeyError(name)
+        rows: list[tuple[Button, ...]] = []
+        if in_check:
+            rows.append((Button("resume", t.continue_button),))
+        else:
+            rows.append((Button("start", t.start_button),))
+        if name != "emergency":
+            rows.append((Button("look:emergency", t.emergency_button),))
+        return Screen(f"look:{name}", title, (*self._banner(ctx), *sections), tuple(rows))
+
+    def notice(self, text: str, ctx: Context, *, with_contacts: bool = False) -> Screen:
+        """A short message; with contacts, it is the safety net shown whenever something fails."""
+        sections: list[Section] = [*self._banner(ctx), Section((text,))]
+        if with_contacts:
+            sections.append(Section(tuple(self.t.emergency_lines), self.t.emergency_title, "bullets"))
+            sections.append(self._contacts(["police_999", "designated_person", "social_work"], ctx))
+        return Screen("notice", "", tuple(sections), ((Button("start", self.t.new_check_button),),))

@@ -1,0 +1,1 @@
+"""Where conversations are kept between updates: codes only, under a pseudonymous key."""

@@ -1,0 +1,86 @@
+"""The one small interface between the bot and wherever conversations are kept.
+
+An update is one unit of work: :meth:`ConversationStore.transact` loads the conversation row
+for a pseudonymous chat key (locked for the duration), hands it to a pure ``decide`` function,
+and saves what it returns, all in one transaction. The bot never holds conversation state in
+memory between updates, so any number of workers can share one database.
+
+Nothing here can hold free text: a :class:`Record` is codes and integers only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass
+class Record:
+    """A conversation as stored: answer codes, a random check id, a version counter."""
+
+    data: dict[str, Any]
+    check_id: str
+    version: int = 0
+    anchor_message_id: int | None = None
+    content_version: str = ""
+
+
+@dataclass(frozen=True)
+class OutcomeCount:
+    """One finished check, counted anonymously: day, level, content version, service."""
+
+    day: dt.date
+    level: str
+    content_version: str
+    service: str = ""
+
+
+@dataclass
+class Decision:
+    """What ``decide`` wants saved: the record (None deletes it) and an optional count."""
+
+    record: Record | None
+    count: OutcomeCount | None = None
+    changed: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Duplicate(Exception):
+    """The update id was processed before: nothing changes."""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached; the caller falls back to the emergency guidance."""
+
+
+class ConversationStore(Protocol):
+    """Where conversations live between updates."""
+
+    async def transact(
+        self, *, key: str, update_id: int | None, decide: Callable[[Record | None], Decision]
+    ) -> Decision:
+        """Load (locked) → decide → save, atomically. Raise Duplicate for a seen update id."""
+
+    async def forget(self, *, key: str) -> int:
+        """Delete everything kept for this chat key; return how many rows went."""
+
+    async def purge(self, *, now: dt.datetime) -> int:
+        """Delete expired conversations and old update ids; return how many conversations went."""
+
+    async def count_lookup(self, *, day: dt.date, name: str) -> None:
+        """Count one use of a lookup, anonymously."""
+
+    async def close(self) -> None:
+        """Release connections."""
+
+
+def chat_key(secret: bytes, bot_id: int, chat_id: int) -> str:
+    """Pseudonymous key of a chat: HMAC-SHA256 of the bot id and chat id under a secret."""
+    msg = f"{bot_id}:{chat_id}".encode()
+    return hmac.new(secret, msg, hashlib.sha256).hexdigest()

@@ -1,0 +1,68 @@
+"""An in-process store for the terminal check and for tests of the flow through the service.
+
+It keeps the same contract as the database stores (one lock per key, duplicate update ids
+refused, expiry) but lives and dies with the process. Telegram mode uses a database store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+
+from storage.base import Decision, Duplicate, OutcomeCount, Record
+
+_SEEN_LIMIT = 100_000
+
+
+class MemoryStore:
+    """Conversations in a dict, for one process."""
+
+    def __init__(self, *, ttl: dt.timedelta = dt.timedelta(hours=24)) -> None:
+        self.ttl = ttl
+        self.rows: dict[str, tuple[Record, dt.datetime]] = {}
+        self.seen: OrderedDict[int, None] = OrderedDict()
+        self.outcomes: Counter[OutcomeCount] = Counter()
+        self.lookups: Counter[tuple[dt.date, str]] = Counter()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def transact(
+        self, *, key: str, update_id: int | None, decide: Callable[[Record | None], Decision]
+    ) -> Decision:
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            if update_id is not None and update_id in self.seen:
+                raise Duplicate(update_id)
+            now = dt.datetime.now(dt.UTC)
+            row = self.rows.get(key)
+            current = copy.deepcopy(row[0]) if row and row[1] > now else None
+            decision = decide(current)
+            if decision.changed:
+                if decision.record is None:
+                    self.rows.pop(key, None)
+                else:
+                    self.rows[key] = (copy.deepcopy(decision.record), now + self.ttl)
+            if decision.count is not None:
+                self.outcomes[decision.count] += 1
+            if update_id is not None:
+                self.seen[update_id] = None
+                while len(self.seen) > _SEEN_LIMIT:
+                    self.seen.popitem(last=False)
+            return decision
+
+    async def forget(self, *, key: str) -> int:
+        return 1 if self.rows.pop(key, None) else 0
+
+    async def purge(self, *, now: dt.datetime) -> int:
+        expired = [k for k, (_, exp) in self.rows.items() if exp <= now]
+        for k in expired:
+            del self.rows[k]
+        return len(expired)
+
+    async def count_lookup(self, *, day: dt.date, name: str) -> None:
+        self.lookups[(day, name)] += 1
+
+    async def close(self) -> None:
+        self.rows.clear()

@@ -1,0 +1,64 @@
+"""The terminal check, driven as a person would: piped keystrokes in, screens out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(keys: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN",)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=keys,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_piped_session_reaches_an_urgent_outcome() -> None:
+    # Start, not in danger, 13 to 15, tick assault, Done, then Done through the rest.
+    proc = run("1\n2\n2\n2\n8\n8\n7\n9\n9\n", "console", "--now", "2026-12-02 10:00")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Share this concern today" in out
+    assert "999" in out
+    assert "First: is the child safe now, and where are they?" in out
+    assert "never replaces your professional judgement" in out
+    assert out.rstrip().endswith("Nothing from this session was kept.")
+
+
+def test_typed_text_is_never_echoed_or_kept() -> None:
+    secret = "Jane Smith 12 High Street"
+    proc = run(f"1\n{secret}\n", "console")
+    assert proc.returncode == 0
+    assert secret not in proc.stdout and secret not in proc.stderr
+    assert "Never type names or details about a child" in proc.stdout
+
+
+def test_lookups_mid_check_keep_the_check() -> None:
+    # Start, answer danger, look up the emergency screen, then resume the check.
+    proc = run("1\n2\ne\n1\n", "console")
+    out = proc.stdout
+    assert "If a child is in immediate danger" in out
+    assert out.count("How old is the child") == 2, "the same step shows again after the lookup"
+
+
+def test_make_run_without_a_token_starts_the_terminal_check() -> None:
+    proc = run("q\n", "run")
+    assert proc.returncode == 0
+    assert "running the check in this terminal" in proc.stdout
+    assert "CSE concern check" in proc.stdout
+
+
+def test_eof_exits_cleanly() -> None:
+    proc = run("", "console")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr
