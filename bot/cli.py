@@ -14,7 +14,8 @@ from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, SettingsError, load_settings
-from flows.contacts import Directory, GenericDirectory
+from bot.service import CheckService
+from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, check_deployable, load_directory
 from flows.machine import Flow
 from flows.schema import ContentError, load_content
 
@@ -34,38 +35,43 @@ def _clock(now: str | None) -> Callable[[], dt.datetime]:
     return lambda: fixed
 
 
-def _directory(settings: Settings) -> Directory:
-    """Contacts in general terms (the contacts file arrives with issue 5)."""
-    del settings
-    return GenericDirectory()
+def _directory(settings: Settings) -> YamlDirectory:
+    """The organisation's contacts file, or the shipped example (terminal only)."""
+    return load_directory(settings.contacts_file or EXAMPLE_CONTACTS)
 
 
-def _flow(settings: Settings, directory: Directory) -> Flow:
-    return Flow(load_content(settings.content_file), directory.services)
+def _service(settings: Settings, clock: Callable[[], dt.datetime]) -> CheckService:
+    from storage.memory import MemoryStore
+
+    directory = _directory(settings)
+    flow = Flow(load_content(settings.content_file), directory.services)
+    ttl = dt.timedelta(hours=settings.session_ttl_hours)
+    return CheckService(flow=flow, store=MemoryStore(ttl=ttl), directory=directory, clock=clock)
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import run_console
-    from bot.service import CheckService
-    from storage.memory import MemoryStore
 
-    directory = _directory(settings)
-    service = CheckService(
-        flow=_flow(settings, directory), store=MemoryStore(), directory=directory, clock=_clock(args.now)
-    )
-    return run_console(service)
+    return run_console(_service(settings, _clock(args.now)))
 
 
 def cmd_validate(settings: Settings, _args: argparse.Namespace) -> int:
+    """Check the content and contacts files; print each problem; non-zero exit on any."""
     problems: list[str] = []
     try:
         load_content(settings.content_file)
     except ContentError as err:
         problems += str(err).splitlines()
+    contacts = settings.contacts_file or EXAMPLE_CONTACTS
+    try:
+        directory = load_directory(contacts)
+        problems += [f"{contacts}: {p}" for p in check_deployable(directory)]
+    except ContactsError as err:
+        problems += str(err).splitlines()
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:
-        print(f"OK: {settings.content_file}")
+        print(f"OK: {settings.content_file} and {contacts}")
     return 1 if problems else 0
 
 
@@ -76,9 +82,24 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_console(settings, args)
 
 
-def cmd_telegram(_settings: Settings, _args: argparse.Namespace) -> int:
-    print("cse-triage: Telegram mode is not built yet (issue 3); use `cse-triage console`.", file=sys.stderr)
-    return 2
+def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
+    """Telegram mode, refused until settings and contacts are fit for real use."""
+    from bot.telegram.app import run_telegram
+
+    problems = settings.telegram_problems()
+    if settings.contacts_file is not None:
+        try:
+            directory = load_directory(settings.contacts_file)
+            problems += [f"CONTACTS_FILE {settings.contacts_file}: {p}" for p in check_deployable(directory)]
+        except ContactsError as err:
+            problems += [f"CONTACTS_FILE {line}" for line in str(err).splitlines()]
+    if problems:
+        print("cse-triage: Telegram mode cannot start:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        return 2
+    clock = _clock(args.now)
+    return run_telegram(settings, lambda: _service(settings, clock))
 
 
 COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
@@ -103,6 +124,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return COMMANDS[args.command][0](settings, args)
-    except (SettingsError, ContentError) as err:
+    except (SettingsError, ContentError, ContactsError) as err:
         print(f"cse-triage: {err}", file=sys.stderr)
         return 2

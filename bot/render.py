@@ -20,7 +20,7 @@ def _contact_text(c: ContactLine) -> tuple[str, str | None, str | None]:
 
 
 def _section_lines(sec: Section, *, html: bool) -> list[str]:
-    esc = escape if html else (lambda s: s)
+    esc = (lambda s: escape(s, quote=False)) if html else (lambda s: s)
     out: list[str] = []
     if sec.title:
         out.append(f"<b>{esc(sec.title)}</b>" if html else sec.title.upper())
@@ -51,7 +51,7 @@ def paragraphs(screen: Screen, *, html: bool) -> list[str]:
     """The screen as paragraphs (title first), each a block of lines."""
     paras: list[str] = []
     if screen.title:
-        paras.append(f"<b>{escape(screen.title)}</b>" if html else screen.title)
+        paras.append(f"<b>{escape(screen.title, quote=False)}</b>" if html else screen.title)
     for sec in screen.sections:
         lines = _section_lines(sec, html=html)
         if lines:

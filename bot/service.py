@@ -37,6 +37,7 @@ class Reply:
     ``edit``: replace the step message in place (False: send a new message).
     ``changed``: False when nothing happened (a double tap, a refused event): show nothing new.
     ``ended``: the button belonged to a check that no longer exists.
+    ``anchor``: the first message of a finished check, for "Clear this chat".
     """
 
     screen: Screen
@@ -44,6 +45,7 @@ class Reply:
     edit: bool = True
     changed: bool = True
     ended: bool = False
+    anchor: int | None = None
 
 
 def parse_action(action: str) -> tuple[str, str | None] | None:
@@ -119,7 +121,7 @@ class CheckService:
             service = conv.answers.get("service", "")
             if conv.state == OUTCOME:
                 screen = self.screens.outcome(conv, self.context(service or None))
-                result["reply"] = Reply(screen, None, edit=False)
+                result["reply"] = Reply(screen, None, edit=False, anchor=record.anchor_message_id)
                 level = conv.level or self.flow.content.default_level
                 count = OutcomeCount(self.clock().date(), level, record.content_version, service)
                 return Decision(None, count)

@@ -171,7 +171,10 @@ class Screens:
             OUTCOME,
             out.title,
             tuple(sections),
-            ((Button("restart", self.t.new_check_button),), (Button("clear", self.t.clear_button),)),
+            (
+                (Button("restart", self.t.new_check_button),),
+                (Button("clear", self.t.clear_button), Button("look:emergency", self.t.emergency_button)),
+            ),
             final=True,
             level=result.level,
         )

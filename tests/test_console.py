@@ -25,8 +25,8 @@ def run(keys: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_piped_session_reaches_an_urgent_outcome() -> None:
-    # Start, not in danger, 13 to 15, tick assault, Done, then Done through the rest.
-    proc = run("1\n2\n2\n2\n8\n8\n7\n9\n9\n", "console", "--now", "2026-12-02 10:00")
+    # Start, not in danger, 13 to 15, Education, tick assault, Done, then Done through the rest.
+    proc = run("1\n2\n2\n1\n2\n8\n8\n7\n9\n9\n", "console", "--now", "2026-12-02 10:00")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Share this concern today" in out
@@ -34,6 +34,41 @@ def test_piped_session_reaches_an_urgent_outcome() -> None:
     assert "First: is the child safe now, and where are they?" in out
     assert "never replaces your professional judgement" in out
     assert out.rstrip().endswith("Nothing from this session was kept.")
+    assert "Wednesday 10:00 — office hours" in out
+    assert "Example contacts only" in out
+
+
+def test_now_selects_the_out_of_hours_route() -> None:
+    proc = run("c\n", "console", "--now", "2026-12-05 21:40")
+    assert "Saturday 21:40 — out of hours" in proc.stdout
+    assert "01786 470500" in proc.stdout, "the out-of-hours social work service"
+
+
+def test_validate_reports_the_example_contacts_as_not_deployable() -> None:
+    proc = run("", "validate")
+    assert proc.returncode == 1
+    assert "example" in proc.stderr.lower()
+
+
+def test_telegram_mode_refuses_the_example_file_naming_what_to_fill_in(tmp_path: Path) -> None:
+    env = dict(os.environ)
+    env.update(
+        TELEGRAM_BOT_TOKEN="123456789:" + "A" * 35,
+        CHAT_KEY_SECRET="k" * 8 + "Zq3" * 10,
+        CONTACTS_FILE=str(ROOT / "flows/content/contacts.example.yaml"),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "telegram"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "CONTACTS_FILE" in proc.stderr and "example" in proc.stderr.lower()
+    assert "A" * 35 not in proc.stderr + proc.stdout, "the token is never printed"
 
 
 def test_typed_text_is_never_echoed_or_kept() -> None:

@@ -1,0 +1,112 @@
+"""Composition root for Telegram mode: build the PTB Application, then poll or serve a webhook.
+
+Settings decide everything: the Bot API server (``TELEGRAM_API_BASE_URL``), polling or webhook,
+and the store. Telegram refuses to start until every setting and the contacts file are fit for
+real use, naming each problem in one line and never printing a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, Defaults
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.service import CheckService
+from bot.telegram.handlers import TelegramFrontEnd
+
+log = logging.getLogger(__name__)
+PURGE_EVERY = dt.timedelta(minutes=15)
+
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+def quiet_libraries() -> None:
+    """Keep the token and update contents out of the logs whatever LOG_LEVEL says.
+
+    httpx logs request URLs at INFO, and the URL holds the bot token; PTB logs whole updates at
+    DEBUG. Both are held at WARNING.
+    """
+    for name in ("httpx", "httpcore", "telegram", "telegram.ext", "tornado.access", "apscheduler"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def build_application(
+    settings: Settings,
+    service: CheckService,
+    *,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    concurrency: int = 32,
+) -> AnyApp:
+    """The PTB Application with every handler registered; ``request`` lets tests use a double."""
+    assert settings.telegram_bot_token is not None and settings.chat_key_secret is not None
+    quiet_libraries()
+    root = settings.telegram_api_base_url
+    front = TelegramFrontEnd(service, secret=settings.chat_key_secret.get_secret_value().encode())
+    sweeper: dict[str, asyncio.Task[None]] = {}
+
+    async def post_init(app: AnyApp) -> None:
+        await front.set_commands(app)
+        sweeper["task"] = asyncio.create_task(_sweep(service))
+
+    async def post_shutdown(_: AnyApp) -> None:
+        task = sweeper.pop("task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await service.store.close()
+
+    builder = (
+        Application.builder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, protect_content=True))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(concurrency)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(updates_request or request)
+    app: AnyApp = builder.build()
+    front.register(app)
+    return app
+
+
+async def _sweep(service: CheckService) -> None:
+    """Delete expired checks now and then; any worker may do it, it is idempotent."""
+    while True:
+        try:
+            purged = await service.store.purge(now=dt.datetime.now(dt.UTC))
+            if purged:
+                log.info("purged %d expired checks", purged)
+        except Exception as err:  # noqa: BLE001 - a failed sweep is retried next time
+            log.warning("purge failed: %s", type(err).__name__)
+        await asyncio.sleep(PURGE_EVERY.total_seconds())
+
+
+def run_telegram(settings: Settings, service_factory: Callable[[], CheckService]) -> int:
+    """Start Telegram mode (blocking) in polling or webhook mode."""
+    quiet_libraries()
+    service = service_factory()
+    app = build_application(settings, service)
+    if settings.bot_mode == "polling":
+        log.info("starting in polling mode")
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        return 0
+    from bot.telegram.webhook import serve_webhook
+
+    asyncio.run(serve_webhook(app, settings, stop_signals=(signal.SIGINT, signal.SIGTERM)))
+    return 0
