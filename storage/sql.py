@@ -1,0 +1,399 @@
+"""The database store: SQLite by default (one process), PostgreSQL for several workers, one code path.
+
+:class:`SqlStore` implements :class:`storage.base.ConversationStore`. Each call runs one synchronous
+SQLModel session in a worker thread (``asyncio.to_thread``), so the event loop never waits on the
+database, and each ``transact`` is a single transaction: record the update id, load the row locked,
+run ``decide``, save, count. On PostgreSQL the row is locked with ``SELECT … FOR UPDATE``; on SQLite
+every transaction starts with ``BEGIN IMMEDIATE`` and so holds the single write lock from the start.
+
+Privacy: rows hold codes only. A record is checked by ``validate`` (the content) before it is
+written, keys must look like :func:`storage.base.chat_key` output, the engine hides SQL parameters
+in its errors, and :class:`StoreUnavailable` messages name the error type only.
+
+Schema: :func:`migrate` brings the database to the Alembic head (or, with ``upgrade=False``, raises
+:class:`PendingMigration` naming what is missing). The store never creates tables itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import URL, Connection, Engine, UpdateBase, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel import Session, SQLModel, col, delete, select
+
+from storage.base import Decision, Duplicate, Record, StoreUnavailable
+from storage.tables import (
+    CHECK_ID_LENGTH,
+    CODE_LENGTH,
+    CONTENT_VERSION_LENGTH,
+    STATE_LENGTH,
+    ConversationRow,
+    LookupCountRow,
+    OutcomeCountRow,
+    ProcessedUpdate,
+)
+
+T = TypeVar("T")
+
+DEFAULT_URL = "sqlite:///data/cse-triage.sqlite3"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Telegram redelivers an unacknowledged update for at most 24 hours; keep ids twice as long.
+UPDATE_ID_RETENTION = dt.timedelta(hours=48)
+SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
+PG_CONNECT_TIMEOUT_SECONDS = 5
+# A retry is needed only when two workers create the same new conversation at once.
+_ATTEMPTS = 3
+_KEY = re.compile(r"[0-9a-f]{64}")
+
+
+class PendingMigration(RuntimeError):
+    """The database schema is behind this version of the code."""
+
+    def __init__(self, revisions: list[str]) -> None:
+        self.revisions = revisions
+        super().__init__(
+            "database schema is not up to date; pending migration(s): "
+            + ", ".join(revisions)
+            + " (start with schema upgrades enabled to apply them)"
+        )
+
+
+class _KeyTaken(Exception):
+    """Another worker inserted this conversation between our lock attempt and our insert."""
+
+
+def database_url(url: str) -> URL:
+    """Parse a database URL, mapping ``postgresql://`` (and ``postgres://``) to the psycopg 3 driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        if not parsed.database or parsed.database == ":memory:" or parsed.database.startswith("file:"):
+            raise ValueError("SQLite needs a file path (sqlite:///path/to/file.sqlite3)")
+        return parsed
+    raise ValueError(f"unsupported database driver {parsed.drivername!r}: use sqlite:/// or postgresql://")
+
+
+def make_engine(url: str) -> Engine:
+    """A synchronous engine with the settings every part of cse-triage relies on.
+
+    ``pool_pre_ping`` replaces connections that died while the database was away, so the store
+    recovers by itself; ``hide_parameters`` keeps stored values out of error messages and logs.
+    """
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        assert parsed.database is not None
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # sqlite3's ``timeout`` is SQLite's busy timeout; a ``?timeout=`` in the URL overrides it.
+        sqlite_args: dict[str, Any] = (
+            {} if "timeout" in parsed.query else {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+        )
+        engine = create_engine(parsed, connect_args=sqlite_args, pool_pre_ping=True, hide_parameters=True)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    pg_args: dict[str, Any] = (
+        {} if "connect_timeout" in parsed.query else {"connect_timeout": PG_CONNECT_TIMEOUT_SECONDS}
+    )
+    return create_engine(parsed, connect_args=pg_args, pool_pre_ping=True, hide_parameters=True)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Turn off sqlite3's own implicit transactions so that the "begin" hook below decides how
+    # each transaction starts (and so DDL in migrations is transactional too).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # Take the write lock at the start: a deferred transaction that reads and then writes can fail
+    # with SQLITE_BUSY at the write, without the busy timeout helping.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _unavailable(err: Exception) -> StoreUnavailable:
+    cause = getattr(err, "orig", None) or err
+    return StoreUnavailable(f"database unavailable ({type(cause).__name__})")
+
+
+def _short(field: str, value: str, limit: int) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValueError(f"record refused: {field} must be a code of at most {limit} characters")
+    return value
+
+
+class SqlStore:
+    """Conversations, update ids and anonymous counters in a SQL database."""
+
+    def __init__(
+        self, *, url: str, ttl: dt.timedelta, validate: Callable[[dict[str, Any]], object] | None = None
+    ) -> None:
+        self.ttl = ttl
+        self.validate = validate
+        self.engine = make_engine(url)
+        self.backend = self.engine.dialect.name
+
+    # -- the ConversationStore contract ----------------------------------------------------------
+    async def transact(
+        self, *, key: str, update_id: int | None, decide: Callable[[Record | None], Decision]
+    ) -> Decision:
+        """Load (locked) → decide → save, atomically. Raise Duplicate for a seen update id.
+
+        ``decide`` runs in a worker thread while the row is locked; it must not touch the event loop.
+        If it raises, nothing is written and the update id is not recorded.
+        """
+        if not _KEY.fullmatch(key):
+            raise ValueError("conversation key must be a chat_key() digest")
+
+        def work() -> Decision:
+            for _ in range(_ATTEMPTS):
+                try:
+                    return self._transact(key, update_id, decide)
+                except _KeyTaken:
+                    continue
+            raise StoreUnavailable("conversation row contended; try again")
+
+        return await self._run(work)
+
+    async def forget(self, *, key: str) -> int:
+        """Delete everything kept for this chat key; return how many rows went."""
+
+        def work() -> int:
+            with Session(self.engine) as session, session.begin():
+                result = session.exec(delete(ConversationRow).where(col(ConversationRow.key) == key))
+                return int(result.rowcount)
+
+        return await self._run(work)
+
+    async def purge(self, *, now: dt.datetime) -> int:
+        """Delete expired conversations and update ids older than 48 h; return how many conversations went."""
+
+        def work() -> int:
+            with Session(self.engine) as session, session.begin():
+                gone = session.exec(delete(ConversationRow).where(col(ConversationRow.expires_at) <= now))
+                session.exec(
+                    delete(ProcessedUpdate).where(col(ProcessedUpdate.seen_at) < now - UPDATE_ID_RETENTION)
+                )
+                return int(gone.rowcount)
+
+        return await self._run(work)
+
+    async def count_lookup(self, *, day: dt.date, name: str) -> None:
+        """Count one use of a lookup, anonymously."""
+        _short("lookup name", name, CODE_LENGTH)
+
+        def work() -> None:
+            with Session(self.engine) as session, session.begin():
+                session.exec(self._increment(LookupCountRow, {"day": day, "name": name}))
+
+        await self._run(work)
+
+    async def close(self) -> None:
+        """Release connections (the store can still be used afterwards; it reconnects)."""
+        await asyncio.to_thread(self.engine.dispose)
+
+    # -- anonymous figures -----------------------------------------------------------------------
+    async def outcome_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, str, str, int]]:
+        """(day, level, content version, service, count) for every day from ``since``, in order."""
+
+        def work() -> list[tuple[dt.date, str, str, str, int]]:
+            with Session(self.engine) as session:
+                rows = session.exec(
+                    select(OutcomeCountRow)
+                    .where(col(OutcomeCountRow.day) >= since)
+                    .order_by(
+                        col(OutcomeCountRow.day),
+                        col(OutcomeCountRow.level),
+                        col(OutcomeCountRow.content_version),
+                        col(OutcomeCountRow.service),
+                    )
+                ).all()
+                return [(r.day, r.level, r.content_version, r.service, r.count) for r in rows]
+
+        return await self._run(work)
+
+    async def lookup_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
+        """(day, lookup name, count) for every day from ``since``, in order."""
+
+        def work() -> list[tuple[dt.date, str, int]]:
+            with Session(self.engine) as session:
+                rows = session.exec(
+                    select(LookupCountRow)
+                    .where(col(LookupCountRow.day) >= since)
+                    .order_by(col(LookupCountRow.day), col(LookupCountRow.name))
+                ).all()
+                return [(r.day, r.name, r.count) for r in rows]
+
+        return await self._run(work)
+
+    # -- inside the worker thread ----------------------------------------------------------------
+    def _transact(
+        self, key: str, update_id: int | None, decide: Callable[[Record | None], Decision]
+    ) -> Decision:
+        now = dt.datetime.now(dt.UTC)
+        with Session(self.engine) as session, session.begin():
+            if update_id is not None:
+                # Recorded first, in the same transaction: a concurrent worker with the same update id
+                # waits on the primary key and then sees the conflict.
+                seen = session.exec(
+                    self._insert_ignore(ProcessedUpdate, {"update_id": update_id, "seen_at": now})
+                )
+                if seen.rowcount == 0:
+                    raise Duplicate(update_id)
+            row = session.exec(
+                select(ConversationRow).where(col(ConversationRow.key) == key).with_for_update()
+            ).first()
+            current = _record_of(row) if row is not None and row.expires_at > now else None
+            decision = decide(current)
+            if decision.changed:
+                if decision.record is None:
+                    if row is not None:
+                        session.delete(row)
+                else:
+                    values = self._row_values(decision.record, now)
+                    if row is None:
+                        inserted = session.exec(self._insert_ignore(ConversationRow, {"key": key, **values}))
+                        if inserted.rowcount == 0:
+                            raise _KeyTaken
+                    else:
+                        for name, value in values.items():
+                            setattr(row, name, value)
+            if decision.count is not None:
+                c = decision.count
+                session.exec(
+                    self._increment(
+                        OutcomeCountRow,
+                        {
+                            "day": c.day,
+                            "level": _short("level", c.level, CODE_LENGTH),
+                            "content_version": _short(
+                                "content version", c.content_version, CONTENT_VERSION_LENGTH
+                            ),
+                            "service": _short("service", c.service, CODE_LENGTH),
+                        },
+                    )
+                )
+            return decision
+
+    def _row_values(self, record: Record, now: dt.datetime) -> dict[str, Any]:
+        """The columns for ``record``, after checking that it holds content codes only."""
+        data = record.data
+        if self.validate is not None:
+            try:
+                loaded = self.validate(data)
+            except Exception as err:
+                raise ValueError(
+                    f"record refused: data does not fit the content ({type(err).__name__})"
+                ) from None
+            # A validator returning the rebuilt object lets us refuse keys it silently ignored.
+            to_dict = getattr(loaded, "to_dict", None)
+            if callable(to_dict) and to_dict() != data:
+                raise ValueError("record refused: data holds fields the content does not define")
+        state = data.get("state") if isinstance(data, dict) else None
+        if not state:
+            raise ValueError("record refused: data has no state code")
+        return {
+            "check_id": _short("check id", record.check_id, CHECK_ID_LENGTH),
+            "version": int(record.version),
+            "state": _short("state", state, STATE_LENGTH),
+            "data": copy.deepcopy(data),
+            "anchor_message_id": record.anchor_message_id,
+            "content_version": _short("content version", record.content_version, CONTENT_VERSION_LENGTH),
+            "updated_at": now,
+            "expires_at": now + self.ttl,
+        }
+
+    def _insert_ignore(self, model: type[SQLModel], values: dict[str, Any]) -> UpdateBase:
+        if self.backend == "postgresql":
+            return postgresql.insert(model).values(values).on_conflict_do_nothing()
+        return sqlite.insert(model).values(values).on_conflict_do_nothing()
+
+    def _increment(self, model: type[SQLModel], keys: dict[str, Any]) -> UpdateBase:
+        """Insert a counter row at 1, or add 1 to it."""
+        table = SQLModel.metadata.tables[str(model.__tablename__)]
+        bump = {"count": table.c["count"] + 1}
+        if self.backend == "postgresql":
+            pg = postgresql.insert(model).values(**keys, count=1)
+            return pg.on_conflict_do_update(index_elements=list(keys), set_=bump)
+        lite = sqlite.insert(model).values(**keys, count=1)
+        return lite.on_conflict_do_update(index_elements=list(keys), set_=bump)
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(work)
+        except (OperationalError, InterfaceError, PoolTimeout) as err:
+            # ``from None``: the chained DBAPI error can quote the statement.
+            raise _unavailable(err) from None
+        except DBAPIError as err:
+            if err.connection_invalidated:
+                raise _unavailable(err) from None
+            raise
+
+
+def _record_of(row: ConversationRow) -> Record:
+    return Record(
+        data=copy.deepcopy(row.data),
+        check_id=row.check_id,
+        version=row.version,
+        anchor_message_id=row.anchor_message_id,
+        content_version=row.content_version,
+    )
+
+
+# -- schema ----------------------------------------------------------------------------------------
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    # ConfigParser interpolates '%', which a path may contain.
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    config.set_main_option("path_separator", "os")
+    config.attributes["connection"] = connection
+    return config
+
+
+def pending_migrations(connection: Connection) -> list[str]:
+    """The revisions (``"0002 (what it does)"``) between the database's schema and the code's head."""
+    script = ScriptDirectory.from_config(_alembic_config(connection))
+    current = tuple(MigrationContext.configure(connection).get_current_heads())
+    if set(current) == set(script.get_heads()):
+        return []
+    revisions = script.iterate_revisions("heads", current or "base")
+    return [f"{rev.revision} ({(rev.doc or '').strip()})" for rev in reversed(list(revisions))]
+
+
+def migrate(url: str, *, upgrade: bool = True) -> None:
+    """Bring the schema to the latest revision, or with ``upgrade=False`` refuse if it is behind.
+
+    Raises :class:`PendingMigration` naming the missing revision(s), and :class:`StoreUnavailable`
+    when the database cannot be reached.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            if upgrade:
+                command.upgrade(_alembic_config(connection), "head")
+            else:
+                pending = pending_migrations(connection)
+                if pending:
+                    raise PendingMigration(pending)
+    except (OperationalError, InterfaceError) as err:
+        raise _unavailable(err) from None
+    finally:
+        engine.dispose()
