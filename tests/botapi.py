@@ -197,3 +197,39 @@ def press(
             },
         },
     }
+
+
+# -- the same double as a real HTTP server on 127.0.0.1, for the bot as a separate process ---------
+async def serve(api: FakeTelegram) -> tuple[Any, int]:
+    """Serve ``api`` over HTTP on 127.0.0.1 (a free port); return (server, port)."""
+    import socket
+
+    import tornado.httpserver
+    import tornado.web
+
+    class Handler(tornado.web.RequestHandler):
+        async def post(self, _token: str, method: str) -> None:
+            params: dict[str, Any] = {}
+            for name, values in self.request.body_arguments.items():
+                raw = values[0].decode()
+                try:
+                    params[name] = json.loads(raw) if raw[:1] in "[{" else raw
+                except ValueError:
+                    params[name] = raw
+            if method == "getUpdates" and not api.updates:
+                await asyncio.sleep(0.05)  # a short long-poll, so an idle bot does not spin
+            status, body = api.handle(method, params)
+            self.set_status(status)
+            self.set_header("Content-Type", "application/json")
+            self.write(json.dumps(body))
+
+        def check_xsrf_cookie(self) -> None:
+            return None
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/bot([^/]+)/(\w+)", Handler)]))
+    server.listen(port, address="127.0.0.1")
+    return server, port
