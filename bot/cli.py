@@ -7,17 +7,20 @@ check in the terminal.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import logging
+import secrets
 import sys
 from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, default_database_url, load_settings
 from bot.service import CheckService
 from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, check_deployable, load_directory
 from flows.machine import Flow
 from flows.schema import ContentError, load_content
+from storage.base import StoreUnavailable, chat_key
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -40,19 +43,39 @@ def _directory(settings: Settings) -> YamlDirectory:
     return load_directory(settings.contacts_file or EXAMPLE_CONTACTS)
 
 
+def _database_url(settings: Settings) -> str:
+    """DATABASE_URL, or the embedded SQLite file under ./data/."""
+    return settings.database_url or default_database_url()
+
+
 def _service(settings: Settings, clock: Callable[[], dt.datetime]) -> CheckService:
-    from storage.memory import MemoryStore
+    """The check service over the configured store, its schema brought up to date first."""
+    from storage.sql import SqlStore, migrate
 
     directory = _directory(settings)
     flow = Flow(load_content(settings.content_file), directory.services)
-    ttl = dt.timedelta(hours=settings.session_ttl_hours)
-    return CheckService(flow=flow, store=MemoryStore(ttl=ttl), directory=directory, clock=clock)
+    url = _database_url(settings)
+    migrate(url)
+    store = SqlStore(url=url, ttl=dt.timedelta(hours=settings.session_ttl_hours), validate=flow.load)
+    return CheckService(flow=flow, store=store, directory=directory, clock=clock)
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import run_console
 
-    return run_console(_service(settings, _clock(args.now)))
+    # The terminal is one throwaway chat: its key is random per run, so nothing links runs.
+    return run_console(_service(settings, _clock(args.now)), key=chat_key(secrets.token_bytes(32), 0, 0))
+
+
+def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
+    """Delete expired checks and old update ids now (the bot also does this every 15 minutes)."""
+    from storage.sql import SqlStore
+
+    store = SqlStore(url=_database_url(settings), ttl=dt.timedelta(hours=settings.session_ttl_hours))
+    purged = asyncio.run(store.purge(now=dt.datetime.now(dt.UTC)))
+    asyncio.run(store.close())
+    print(f"purged {purged} expired checks")
+    return 0
 
 
 def cmd_validate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -106,6 +129,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "run": (cmd_run, "Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the terminal check"),
     "console": (cmd_console, "the check in this terminal"),
     "telegram": (cmd_telegram, "the Telegram bot (polling or webhook, from BOT_MODE)"),
+    "purge": (cmd_purge, "delete expired checks now"),
     "validate": (cmd_validate, "check the content and contacts files; non-zero exit on any problem"),
 }
 
@@ -124,6 +148,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         return COMMANDS[args.command][0](settings, args)
-    except (SettingsError, ContentError, ContactsError) as err:
+    except (SettingsError, ContentError, ContactsError, StoreUnavailable) as err:
         print(f"cse-triage: {err}", file=sys.stderr)
         return 2

@@ -16,7 +16,6 @@ from bot.render import to_text
 from bot.service import CheckService, Reply, Token
 from flows.screens import Screen
 
-KEY = "console"  # the terminal is one chat; nothing links it to a person
 LETTERS = {
     "e": "emergency",
     "i": "indicators",
@@ -38,8 +37,11 @@ TYPED = "Please only type a number or a letter from the list. Never type names o
 class Console:
     """A read-choose-show loop over :class:`CheckService`."""
 
-    def __init__(self, service: CheckService, out: TextIO = sys.stdout, inp: TextIO = sys.stdin) -> None:
+    def __init__(
+        self, service: CheckService, key: str, out: TextIO = sys.stdout, inp: TextIO = sys.stdin
+    ) -> None:
         self.service = service
+        self.key = key
         self.out = out
         self.inp = inp
         self.screen: Screen = service.welcome()
@@ -67,16 +69,16 @@ class Console:
             self.show(self.screen)
             return
         if action in ("start", "restart"):
-            reply = await svc.start(key=KEY, update_id=None)
+            reply = await svc.start(key=self.key, update_id=None)
         elif action == "resume":
-            reply = await svc.current(key=KEY, update_id=None)
+            reply = await svc.current(key=self.key, update_id=None)
         elif action == "clear":
             print("\033[2J\033[H", end="", file=self.out)
             reply = Reply(svc.welcome(), None)
         elif action == "stop":
-            reply = await svc.cancel(key=KEY, update_id=None)
+            reply = await svc.cancel(key=self.key, update_id=None)
         else:
-            reply = await svc.act(key=KEY, update_id=None, action=action, token=self.token)
+            reply = await svc.act(key=self.key, update_id=None, action=action, token=self.token)
         if reply is None:
             reply = Reply(svc.welcome(), None)
         self.screen, self.token = reply.screen, reply.token
@@ -108,10 +110,10 @@ class Console:
                 self.show(self.service.safety_net())
 
 
-def run_console(service: CheckService, inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def run_console(service: CheckService, *, key: str, inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
     """Run the terminal check until EOF, 'q' or Ctrl-C."""
     try:
-        return asyncio.run(Console(service, out=out, inp=inp).run())
+        return asyncio.run(Console(service, key, out=out, inp=inp).run())
     except KeyboardInterrupt:
         print("\nGoodbye. Nothing from this session was kept.", file=out)
         return 0

@@ -165,3 +165,30 @@ async def test_webhook_checks_the_secret_before_processing(header: str | None, s
         assert bot.app.update_queue.qsize() == (1 if status == 200 else 0)
         assert health.status_code in (200, 503)
         assert bad.status_code == 400
+
+
+async def test_a_check_survives_kill_9_and_continues_at_the_same_step(tmp_path: Path) -> None:
+    api = FakeTelegram()
+    server, port = await serve(api)
+    env = bot_env(tmp_path, port, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
+    proc = await start_bot(env, tmp_path / "first.log")
+    you = Practitioner(api, CHAT)
+    try:
+        await wait_for(lambda: api.of("setMyCommands"), timeout=30)
+        await you.say("/check")
+        for label in ("No", "16 or 17", "Health (NHS)", "Assault, seen or suspected"):
+            await you.tap(label)
+        assert "✅ Assault, seen or suspected" in [t for _, t, _ in api.buttons(CHAT)]
+        proc.kill()  # SIGKILL: no shutdown code runs
+        await proc.wait()
+        api.updates.clear()
+        proc = await start_bot(env, tmp_path / "second.log")
+        await wait_for(lambda: len(api.of("setMyCommands")) == 2, timeout=30)
+        await you.tap("Done ✔")
+        assert "Possible signs (2 of 3)" in you.last_text(), "the same check, one step on"
+        for _ in range(4):
+            await you.tap("Done ✔")
+        assert "Share this concern today" in you.last_text()
+    finally:
+        await stop(proc)
+        server.stop()
