@@ -3,6 +3,7 @@ practitioner sees and what Telegram is asked to do."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -277,3 +278,23 @@ def test_callback_data_round_trips_and_fits() -> None:
 def test_record_holds_codes_only() -> None:
     fields = set(Record.__dataclass_fields__)
     assert fields == {"data", "check_id", "version", "anchor_message_id", "content_version"}
+
+
+@pytest.mark.parametrize(
+    ("now", "shown", "hidden"),
+    [
+        (dt.datetime(2026, 12, 2, 10, 0), "01324 503650", "01786 470500"),  # Wednesday morning
+        (dt.datetime(2026, 12, 5, 21, 40), "01786 470500", "01324 503650"),  # Saturday night
+        (dt.datetime(2026, 11, 30, 10, 0), "01786 470500", "01324 503650"),  # St Andrew's Day
+    ],
+)
+@pytest.mark.parametrize("ticks", [(), ("Assault",), ("Poverty",)])
+async def test_each_outcome_shows_the_route_for_the_time(
+    now: dt.datetime, shown: str, hidden: str, ticks: tuple[str, ...]
+) -> None:
+    async with running_bot(now=now) as bot:
+        await bot.walk_to_outcome(CHAT, ticks=ticks)
+        outcome = bot.last_text(CHAT)
+        if ticks:  # levels that name social work
+            assert shown in outcome and hidden not in outcome
+        assert ("out of hours" in outcome) == (now.weekday() >= 5 or now.day == 30)
