@@ -28,7 +28,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, UpdateBase, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, Table, UpdateBase, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -250,14 +250,11 @@ class SqlStore:
     ) -> Decision:
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as session, session.begin():
-            if update_id is not None:
-                # Recorded first, in the same transaction: a concurrent worker with the same update id
-                # waits on the primary key and then sees the conflict.
-                seen = session.exec(
-                    self._insert_ignore(ProcessedUpdate, {"update_id": update_id, "seen_at": now})
-                )
-                if seen.rowcount == 0:
-                    raise Duplicate(update_id)
+            # The update id is recorded first, in the same transaction: a concurrent worker with the
+            # same update id waits on the primary key and then sees the conflict.
+            seen = {"update_id": update_id, "seen_at": now}
+            if update_id is not None and not self._insert_new(session, ProcessedUpdate, seen):
+                raise Duplicate(update_id)
             row = session.exec(
                 select(ConversationRow).where(col(ConversationRow.key) == key).with_for_update()
             ).first()
@@ -270,8 +267,7 @@ class SqlStore:
                 else:
                     values = self._row_values(decision.record, now)
                     if row is None:
-                        inserted = session.exec(self._insert_ignore(ConversationRow, {"key": key, **values}))
-                        if inserted.rowcount == 0:
+                        if not self._insert_new(session, ConversationRow, {"key": key, **values}):
                             raise _KeyTaken
                     else:
                         for name, value in values.items():
@@ -321,19 +317,27 @@ class SqlStore:
             "expires_at": now + self.ttl,
         }
 
-    def _insert_ignore(self, model: type[SQLModel], values: dict[str, Any]) -> UpdateBase:
+    def _insert_new(self, session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
+        """Insert a row unless its primary key is taken; return whether it went in.
+
+        RETURNING, not rowcount: psycopg reports no row count for ``ON CONFLICT DO NOTHING``.
+        """
+        table = _table(model)
+        key_columns = list(table.primary_key.columns)
         if self.backend == "postgresql":
-            return postgresql.insert(model).values(values).on_conflict_do_nothing()
-        return sqlite.insert(model).values(values).on_conflict_do_nothing()
+            pg = postgresql.insert(table).values(values).on_conflict_do_nothing().returning(*key_columns)
+            return session.exec(pg).first() is not None
+        lite = sqlite.insert(table).values(values).on_conflict_do_nothing().returning(*key_columns)
+        return session.exec(lite).first() is not None
 
     def _increment(self, model: type[SQLModel], keys: dict[str, Any]) -> UpdateBase:
         """Insert a counter row at 1, or add 1 to it."""
-        table = SQLModel.metadata.tables[str(model.__tablename__)]
+        table = _table(model)
         bump = {"count": table.c["count"] + 1}
         if self.backend == "postgresql":
-            pg = postgresql.insert(model).values(**keys, count=1)
+            pg = postgresql.insert(table).values(**keys, count=1)
             return pg.on_conflict_do_update(index_elements=list(keys), set_=bump)
-        lite = sqlite.insert(model).values(**keys, count=1)
+        lite = sqlite.insert(table).values(**keys, count=1)
         return lite.on_conflict_do_update(index_elements=list(keys), set_=bump)
 
     async def _run(self, work: Callable[[], T]) -> T:
@@ -346,6 +350,10 @@ class SqlStore:
             if err.connection_invalidated:
                 raise _unavailable(err) from None
             raise
+
+
+def _table(model: type[SQLModel]) -> Table:
+    return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
 def _record_of(row: ConversationRow) -> Record:
