@@ -20,10 +20,6 @@ CHAT = 5550001
 IDENTIFYING = ["Jane Smith", "14/03/2012", "12 High Street, Falkirk", "07700 900123", "Falkirk High School"]
 
 
-def levels_text(texts: str) -> str:
-    return texts
-
-
 async def test_start_greets_in_two_lines_with_a_start_button() -> None:
     async with running_bot() as bot:
         await bot.send(CHAT, "/start")
