@@ -20,6 +20,7 @@ import asyncio
 import copy
 import datetime as dt
 import re
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,7 +29,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import URL, Connection, Engine, Table, UpdateBase, create_engine, event, make_url
+from sqlalchemy import URL, Connection, Engine, Table, UpdateBase, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -54,6 +55,10 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 UPDATE_ID_RETENTION = dt.timedelta(hours=48)
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
 PG_CONNECT_TIMEOUT_SECONDS = 5
+# Held while migrating on PostgreSQL, so workers starting together upgrade the schema one at a time.
+_MIGRATION_LOCK = 0x6373_6574_7269_6167
+# Alembic keeps its migration context in module globals: one migration at a time per process.
+_ALEMBIC = threading.Lock()
 # A retry is needed only when two workers create the same new conversation at once.
 _ATTEMPTS = 3
 _KEY = re.compile(r"[0-9a-f]{64}")
@@ -185,6 +190,8 @@ class SqlStore:
 
     async def purge(self, *, now: dt.datetime) -> int:
         """Delete expired conversations and update ids older than 48 h; return how many conversations went."""
+        if now.tzinfo is None:
+            raise ValueError("purge needs an aware datetime")
 
         def work() -> int:
             with Session(self.engine) as session, session.begin():
@@ -394,8 +401,10 @@ def migrate(url: str, *, upgrade: bool = True) -> None:
     """
     engine = make_engine(url)
     try:
-        with engine.begin() as connection:
+        with _ALEMBIC, engine.begin() as connection:
             if upgrade:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
                 command.upgrade(_alembic_config(connection), "head")
             else:
                 pending = pending_migrations(connection)

@@ -315,6 +315,52 @@ def test_fresh_database_is_migrated_to_head(db_url: str) -> None:  # noqa: F811
     engine.dispose()
 
 
+MIGRATOR = """
+import sys
+from storage.sql import migrate
+print("ready", flush=True)
+sys.stdin.readline()
+migrate(sys.argv[1])
+"""
+
+
+def run_together(script: str, argvs: list[list[str]]) -> None:
+    """Start one process per argv, release them at the same moment, and require that all succeed."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, *argv],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )  # fmt: skip
+        for argv in argvs
+    ]
+    try:
+        for w in workers:
+            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
+        for w in workers:
+            assert w.stdin is not None
+            w.stdin.write("go\n")
+            w.stdin.flush()
+        for w in workers:
+            _, err = w.communicate(timeout=40)
+            assert w.returncode == 0, err[-2000:]
+    finally:
+        for w in workers:
+            if w.poll() is None:
+                w.kill()
+
+
+@pytest.mark.slow
+def test_workers_starting_together_migrate_once(db_url: str) -> None:  # noqa: F811
+    run_together(MIGRATOR, [[db_url]] * 3)
+    migrate(db_url, upgrade=False)
+
+
 NEXT_REVISION = '''"""Add an index for the tests.
 
 Revision ID: 0002
@@ -396,33 +442,9 @@ asyncio.run(main())
 async def test_two_processes_share_one_conversation(database: Database) -> None:  # noqa: F811
     migrate(database.url)
     n = 50
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    workers = [
-        subprocess.Popen(
-            [sys.executable, "-c", WORKER, database.url, KEY, name, str(first), str(n)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env=env,
-        )  # fmt: skip
-        for name, first in (("a", 1000), ("b", 2000))
-    ]
-    try:
-        for w in workers:
-            assert w.stdout is not None and w.stdout.readline().strip() == "ready", w.stderr
-        for w in workers:
-            assert w.stdin is not None
-            w.stdin.write("go\n")
-            w.stdin.flush()
-        for w in workers:
-            _, err = w.communicate(timeout=40)
-            assert w.returncode == 0, err[-2000:]
-    finally:
-        for w in workers:
-            if w.poll() is None:
-                w.kill()
+    run_together(
+        WORKER, [[database.url, KEY, name, str(first), str(n)] for name, first in (("a", 1000), ("b", 2000))]
+    )
     s = SqlStore(url=database.url, ttl=TTL)
     record = await load(s)
     await s.close()
