@@ -67,6 +67,24 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     return run_console(_service(settings, _clock(args.now)), key=chat_key(secrets.token_bytes(32), 0, 0))
 
 
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    """Anonymous figures: checks per week by level and service, abandoned checks, lookups used."""
+    from bot.render import to_text
+    from bot.stats import load_stats
+
+    service = _service(settings, _clock(args.now))
+
+    async def figures() -> str:
+        try:
+            screen = await load_stats(service.store, service.flow.content, today=service.clock().date())
+            return to_text(screen)
+        finally:
+            await service.store.close()
+
+    print(asyncio.run(figures()))
+    return 0
+
+
 def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
     """Delete expired checks and old update ids now (the bot also does this every 15 minutes)."""
     from storage.sql import SqlStore
@@ -130,6 +148,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "console": (cmd_console, "the check in this terminal"),
     "telegram": (cmd_telegram, "the Telegram bot (polling or webhook, from BOT_MODE)"),
     "purge": (cmd_purge, "delete expired checks now"),
+    "stats": (cmd_stats, "anonymous figures for service leads (counts only)"),
     "validate": (cmd_validate, "check the content and contacts files; non-zero exit on any problem"),
 }
 

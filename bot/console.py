@@ -66,6 +66,7 @@ class Console:
         reply: Reply | None
         if action.startswith("look:"):
             self.screen = svc.lookup(action[5:], in_check=self.in_check)
+            await svc.note_lookup(action[5:])
             self.show(self.screen)
             return
         if action in ("start", "restart"):

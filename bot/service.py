@@ -10,6 +10,7 @@ at), so a button from an old screen or a finished check cannot change anything.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
 from flows.screens import LOOKUPS, Context, Screen, Screens
-from storage.base import ConversationStore, Decision, OutcomeCount, Record
+from storage.base import ABANDONED, ConversationStore, Decision, OutcomeCount, Record
 
+log = logging.getLogger(__name__)
 EVENT_OF = {"done": "done", "back": "back", "cancel": "cancel"}
 
 
@@ -84,13 +86,13 @@ class CheckService:
     async def start(self, *, key: str, update_id: int | None, anchor: int | None = None) -> Reply:
         """Begin a new check, replacing any unfinished one for this chat."""
 
-        def decide(_: Record | None) -> Decision:
+        def decide(previous: Record | None) -> Decision:
             conv = self.flow.new()
             self.flow.fire(conv, "start")
             record = Record(
                 conv.to_dict(), secrets.token_urlsafe(6), 1, anchor, self.flow.content.meta.version
             )
-            return Decision(record)
+            return Decision(record, self._abandoned(previous))
 
         decision = await self.store.transact(key=key, update_id=update_id, decide=decide)
         return self._reply_for(decision.record, edit=False)
@@ -163,7 +165,7 @@ class CheckService:
             if record is not None:
                 conv = self._load(record)
                 service["service"] = conv.answers.get("service") if conv else None
-            return Decision(None, changed=record is not None)
+            return Decision(None, self._abandoned(record), changed=record is not None)
 
         await self.store.transact(key=key, update_id=update_id, decide=decide)
         return Reply(self.screens.cancelled(self.context(service["service"])), None, edit=False)
@@ -193,7 +195,22 @@ class CheckService:
             text or self.flow.content.texts.failure, self.context(), with_contacts=True
         )
 
+    async def note_lookup(self, name: str) -> None:
+        """Count a lookup anonymously; a failure to count never stops the lookup."""
+        try:
+            await self.store.count_lookup(day=self.clock().date(), name=name)
+        except Exception as err:  # noqa: BLE001 - counting is never worth a failed answer
+            log.info("lookup not counted: %s", type(err).__name__)
+
     # -- helpers --------------------------------------------------------------------------
+    def _abandoned(self, record: Record | None) -> OutcomeCount | None:
+        """The anonymous count for a check left unfinished (replaced or cancelled), if there was one."""
+        if record is None:
+            return None
+        conv = self._load(record)
+        service = (conv.answers.get("service") if conv else None) or ""
+        return OutcomeCount(self.clock().date(), ABANDONED, record.content_version, service)
+
     def _load(self, record: Record) -> Conversation | None:
         try:
             return self.flow.load(record.data)

@@ -19,6 +19,9 @@ from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
+# The "level" under which a check that was started and never finished is counted.
+ABANDONED = "abandoned"
+
 
 @dataclass
 class Record:
@@ -75,6 +78,12 @@ class ConversationStore(Protocol):
 
     async def count_lookup(self, *, day: dt.date, name: str) -> None:
         """Count one use of a lookup, anonymously."""
+
+    async def outcome_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, str, str, int]]:
+        """(day, level, content version, service, count) from ``since`` on."""
+
+    async def lookup_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
+        """(day, lookup name, count) from ``since`` on."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -12,7 +12,7 @@ import datetime as dt
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 
-from storage.base import Decision, Duplicate, OutcomeCount, Record
+from storage.base import ABANDONED, Decision, Duplicate, OutcomeCount, Record
 
 _SEEN_LIMIT = 100_000
 
@@ -58,11 +58,23 @@ class MemoryStore:
     async def purge(self, *, now: dt.datetime) -> int:
         expired = [k for k, (_, exp) in self.rows.items() if exp <= now]
         for k in expired:
-            del self.rows[k]
+            record = self.rows.pop(k)[0]
+            service = str(record.data.get("answers", {}).get("service", ""))
+            self.outcomes[OutcomeCount(now.date(), ABANDONED, record.content_version, service)] += 1
         return len(expired)
 
     async def count_lookup(self, *, day: dt.date, name: str) -> None:
         self.lookups[(day, name)] += 1
+
+    async def outcome_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, str, str, int]]:
+        return sorted(
+            (c.day, c.level, c.content_version, c.service, n)
+            for c, n in self.outcomes.items()
+            if c.day >= since
+        )
+
+    async def lookup_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
+        return sorted((day, name, n) for (day, name), n in self.lookups.items() if day >= since)
 
     async def close(self) -> None:
         self.rows.clear()

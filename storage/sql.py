@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from storage.base import Decision, Duplicate, Record, StoreUnavailable
+from storage.base import ABANDONED, Decision, Duplicate, Record, StoreUnavailable
 from storage.tables import (
     CHECK_ID_LENGTH,
     CODE_LENGTH,
@@ -195,11 +195,26 @@ class SqlStore:
 
         def work() -> int:
             with Session(self.engine) as session, session.begin():
-                gone = session.exec(delete(ConversationRow).where(col(ConversationRow.expires_at) <= now))
+                expired = session.exec(
+                    select(ConversationRow.key, ConversationRow.content_version, ConversationRow.data)
+                    .where(col(ConversationRow.expires_at) <= now)
+                    .with_for_update(skip_locked=self.backend == "postgresql")
+                ).all()
+                for key, version, data in expired:
+                    # An expired check was started and never finished: counted, anonymously, as abandoned.
+                    service = str((data or {}).get("answers", {}).get("service", ""))[:CODE_LENGTH]
+                    keys = {
+                        "day": now.date(),
+                        "level": ABANDONED,
+                        "content_version": version,
+                        "service": service,
+                    }
+                    session.exec(self._increment(OutcomeCountRow, keys))
+                    session.exec(delete(ConversationRow).where(col(ConversationRow.key) == key))
                 session.exec(
                     delete(ProcessedUpdate).where(col(ProcessedUpdate.seen_at) < now - UPDATE_ID_RETENTION)
                 )
-                return int(gone.rowcount)
+                return len(expired)
 
         return await self._run(work)
 

@@ -195,6 +195,9 @@ async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlS
     assert await store.purge(now=now) == 1
     assert await store.purge(now=now) == 0
     assert await load(store, OTHER) == record
+    # The expired check is counted, anonymously, as abandoned (once).
+    counts = await store.outcome_counts(since=now.date())
+    assert [(level, n) for _, level, _, _, n in counts] == [("abandoned", 1)]
     # A day later the live one has expired too; after 48 hours its update id is forgotten as well.
     assert await store.purge(now=now + TTL + dt.timedelta(minutes=1)) == 1
     with pytest.raises(Duplicate):

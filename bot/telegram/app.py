@@ -22,6 +22,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.service import CheckService
+from bot.stats import review_overdue
 from bot.telegram.handlers import TelegramFrontEnd
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,11 @@ def build_application(
     assert settings.telegram_bot_token is not None and settings.chat_key_secret is not None
     quiet_libraries()
     root = settings.telegram_api_base_url
-    front = TelegramFrontEnd(service, secret=settings.chat_key_secret.get_secret_value().encode())
+    front = TelegramFrontEnd(
+        service,
+        secret=settings.chat_key_secret.get_secret_value().encode(),
+        admin_ids=frozenset(settings.admin_user_ids),
+    )
     sweeper: dict[str, asyncio.Task[None]] = {}
 
     async def post_init(app: AnyApp) -> None:
@@ -101,6 +106,9 @@ def run_telegram(settings: Settings, service_factory: Callable[[], CheckService]
     """Start Telegram mode (blocking) in polling or webhook mode."""
     quiet_libraries()
     service = service_factory()
+    overdue = review_overdue(service.flow.content, service.clock().date())
+    if overdue:
+        log.warning("%s", overdue)
     app = build_application(settings, service)
     if settings.bot_mode == "polling":
         log.info("starting in polling mode")

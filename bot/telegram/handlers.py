@@ -38,6 +38,7 @@ from telegram.ext import (
 
 from bot.render import to_html_parts
 from bot.service import CheckService, Reply, Token
+from bot.stats import load_stats
 from bot.telegram import callbacks
 from flows.screens import LOOKUPS, Screen
 from storage.base import Duplicate, StoreUnavailable, chat_key
@@ -71,9 +72,12 @@ CLEAR_LIMIT = 300  # messages "Clear this chat" will try to delete, at most
 class TelegramFrontEnd:
     """Handlers for one bot, over one :class:`CheckService`."""
 
-    def __init__(self, service: CheckService, *, secret: bytes) -> None:
+    def __init__(
+        self, service: CheckService, *, secret: bytes, admin_ids: frozenset[int] = frozenset()
+    ) -> None:
         self.service = service
         self.secret = secret
+        self.admin_ids = admin_ids
 
     # -- registration ---------------------------------------------------------------------
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -82,6 +86,7 @@ class TelegramFrontEnd:
         private = filters.ChatType.PRIVATE & ~filters.FORWARDED & filters.UpdateType.MESSAGE
         names = [name for name, _ in COMMANDS]
         app.add_handler(CommandHandler(names, self.command, filters=private))
+        app.add_handler(CommandHandler("stats", self.stats, filters=private))
         app.add_handler(CallbackQueryHandler(self.button))
         app.add_handler(MessageHandler(filters.ALL, self.typed))
         app.add_error_handler(self.on_error)
@@ -101,7 +106,7 @@ class TelegramFrontEnd:
 
     def _markup(
         self, screen: Screen, key: str, token: Token | None, anchor: int | None
-    ) -> InlineKeyboardMarkup:
+    ) -> InlineKeyboardMarkup | None:
         rows: list[list[InlineKeyboardButton]] = []
         for row in screen.buttons:
             out: list[InlineKeyboardButton] = []
@@ -117,7 +122,7 @@ class TelegramFrontEnd:
                 out.append(InlineKeyboardButton(b.label, callback_data=data))
             if out:
                 rows.append(out)
-        return InlineKeyboardMarkup(rows)
+        return InlineKeyboardMarkup(rows) if rows else None
 
     async def _send(
         self,
@@ -221,11 +226,29 @@ class TelegramFrontEnd:
         elif name in LOOKUPS:
             await self._lookup(ctx, chat_id, key, name)
 
+    async def stats(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats: anonymous figures for ADMIN_USER_IDS; anyone else gets the normal help."""
+        await self._guarded(update, ctx, self._stats(update, ctx))
+
+    async def _stats(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        user, chat = update.effective_user, update.effective_chat
+        assert chat is not None
+        key = self._key(update, ctx.bot.id)
+        if user is None or user.id not in self.admin_ids:
+            await self._lookup(ctx, chat.id, key, "help")
+            return
+        svc = self.service
+        screen = await load_stats(svc.store, svc.flow.content, today=svc.clock().date())
+        await self._send(ctx, chat.id, screen, key)
+
     async def _lookup(self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, name: str) -> None:
         in_check = False
         with contextlib.suppress(StoreUnavailable):  # a lookup never needs the store
             in_check = await self.service.current(key=key, update_id=None) is not None
-        await self._send(ctx, chat_id, self.service.lookup(name, in_check=in_check), key)
+        await asyncio.gather(
+            self._send(ctx, chat_id, self.service.lookup(name, in_check=in_check), key),
+            self.service.note_lookup(name),
+        )
 
     async def button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """A button press: answer the query and show the result, concurrently."""

@@ -1,0 +1,55 @@
+"""What a committee relies on to govern the bot: anonymous figures for admins only, review dates,
+the flow diagram and the printable quick reference kept in step with the content."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.render import to_text
+from bot.stats import review_overdue, stats_screen
+from flows.schema import Content
+from tests.telegram_harness import running_bot
+
+ADMIN = 7770001
+OTHER = 7770002
+
+
+async def test_stats_are_for_admins_only_and_count_without_identifying_anyone() -> None:
+    async with running_bot(admin_user_ids=[ADMIN]) as bot:
+        await bot.walk_to_outcome(ADMIN, ticks=("Assault",))
+        await bot.walk_to_outcome(OTHER, service="Health (NHS)")
+        await bot.send(OTHER, "/check")
+        await bot.send(OTHER, "/cancel")  # started, never finished
+        await bot.send(OTHER, "/indicators")
+        await bot.send(OTHER, "/stats")
+        refused = bot.last_text(OTHER)
+        assert "/emergency" in refused and "Use in the last" not in refused, "others get the normal help"
+        await bot.send(ADMIN, "/stats")
+        figures = bot.last_text(ADMIN)
+        assert "Finished: 2" in figures
+        assert "urgent: 1" in figures and "no current indicators: 1" in figures
+        assert "abandoned: 1" in figures
+        assert "By service: education 1, health 1" in figures
+        assert "/indicators: 1" in figures
+        assert str(OTHER) not in figures and str(ADMIN) not in figures
+        menu = [c["command"] for c in bot.api.of("setMyCommands")[0]["commands"]]
+        assert "stats" not in menu, "no hint that the command exists"
+
+
+def test_review_date_passed_is_flagged_and_the_bot_keeps_working(content: Content) -> None:
+    due = content.meta.review_due
+    assert review_overdue(content, due) is None
+    warning = review_overdue(content, due + dt.timedelta(days=1))
+    assert warning is not None and "due for review" in warning
+    screen = stats_screen(content, [], [], today=due + dt.timedelta(days=1), weeks=8)
+    assert "due for review" in to_text(screen)
+    assert "No checks counted" in to_text(screen)
+
+
+async def test_about_shows_version_review_owner_and_sources_first_the_briefing(content: Content) -> None:
+    async with running_bot() as bot:
+        await bot.send(ADMIN, "/about")
+        about = bot.last_text(ADMIN)
+        assert f"Content version {content.meta.version}" in about
+        assert f"{content.meta.reviewed_on:%d %B %Y}" in about and content.meta.owner in about
+        assert about.index("7 Minute Briefing") < about.index("National Guidance")
