@@ -13,6 +13,7 @@ import logging
 import secrets
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, SettingsError, default_database_url, load_settings
@@ -85,6 +86,31 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+DOCS = Path("docs")
+
+
+def _write(path: Path, text: str) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_diagram(settings: Settings, _args: argparse.Namespace) -> int:
+    """Write the flow, generated from the state machine, to docs/flow.mmd."""
+    from flows.diagram import mermaid
+
+    directory = _directory(settings)
+    return _write(DOCS / "flow.mmd", mermaid(Flow(load_content(settings.content_file), directory.services)))
+
+
+def cmd_reference(settings: Settings, _args: argparse.Namespace) -> int:
+    """Write the one-page quick reference to docs/quick-reference.md."""
+    from flows.reference import quick_reference
+
+    return _write(DOCS / "quick-reference.md", quick_reference(load_content(settings.content_file)))
+
+
 def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
     """Delete expired checks and old update ids now (the bot also does this every 15 minutes)."""
     from storage.sql import SqlStore
@@ -148,6 +174,8 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "console": (cmd_console, "the check in this terminal"),
     "telegram": (cmd_telegram, "the Telegram bot (polling or webhook, from BOT_MODE)"),
     "purge": (cmd_purge, "delete expired checks now"),
+    "diagram": (cmd_diagram, "write the flow as a Mermaid diagram to docs/flow.mmd"),
+    "reference": (cmd_reference, "write the printable quick reference to docs/quick-reference.md"),
     "stats": (cmd_stats, "anonymous figures for service leads (counts only)"),
     "validate": (cmd_validate, "check the content and contacts files; non-zero exit on any problem"),
 }

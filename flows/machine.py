@@ -91,18 +91,32 @@ class Flow:
         m.add_transition("start", ends, first, before=self._reset)
         m.add_transition("restart", everywhere, first, before=self._reset)
         m.add_transition("cancel", steps, CANCELLED)
-        for i, step in enumerate(self.steps):
-            forward = [s.id for s in self.steps[i + 1 :]] + [OUTCOME]
+        forward = {step.id: self._forward(i) for i, step in enumerate(self.steps)}
+        for step in self.steps:
             triggers = ["done", "answer"] if step.kind == "multi" else ["answer"]
             for trig in triggers:
-                for dest in forward:
+                for dest in forward[step.id]:
                     m.add_transition(trig, step.id, dest, conditions=[_target_is(dest)], before=self._commit)
             if step.kind == "multi":
                 m.add_transition("toggle", step.id, None, before=self._commit)
-            for dest in [s.id for s in self.steps[:i]]:
-                m.add_transition("back", step.id, dest, conditions=[_target_is(dest)], before=self._pop)
+            # Back goes to whichever step came before; only steps that can lead here can have.
+            for earlier, dests in forward.items():
+                if step.id in dests:
+                    m.add_transition(
+                        "back", step.id, earlier, conditions=[_target_is(earlier)], before=self._pop
+                    )
         # Reaching the outcome fixes the level from the answers.
         m.on_enter_outcome(self._set_level)  # type: ignore[attr-defined]
+
+    def _forward(self, index: int) -> list[str]:
+        """States that can follow step ``index``: the next step, any after it that a ``show_if``
+        may skip to, any ``goto`` target, and the outcome once every later step may be skipped."""
+        out = [o.goto for o in self.steps[index].options if o.goto]
+        for later in self.steps[index + 1 :]:
+            out.append(later.id)
+            if later.show_if is None:
+                return list(dict.fromkeys(out))
+        return list(dict.fromkeys([*out, OUTCOME]))
 
     # -- callbacks (all pure: they only touch the conversation) ------------------------------
     @staticmethod

@@ -4,9 +4,14 @@ the flow diagram and the printable quick reference kept in step with the content
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from bot.render import to_text
 from bot.stats import review_overdue, stats_screen
+from flows.diagram import mermaid
+from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.machine import Flow
+from flows.reference import quick_reference
 from flows.schema import Content
 from tests.telegram_harness import running_bot
 
@@ -53,3 +58,31 @@ async def test_about_shows_version_review_owner_and_sources_first_the_briefing(c
         assert f"Content version {content.meta.version}" in about
         assert f"{content.meta.reviewed_on:%d %B %Y}" in about and content.meta.owner in about
         assert about.index("7 Minute Briefing") < about.index("National Guidance")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_flow_diagram_in_docs_is_generated_from_the_machine_and_current(content: Content) -> None:
+    flow = Flow(content, load_directory(EXAMPLE_CONTACTS).services)
+    diagram = mermaid(flow)
+    assert (ROOT / "docs" / "flow.mmd").read_text(encoding="utf-8") == diagram, (
+        "docs/flow.mmd is stale: run `cse-triage diagram`"
+    )
+    # Every transition the machine has is drawn, and nothing else.
+    for state in flow.states:
+        assert state in diagram
+    assert "danger --> danger_alert: answer" in diagram and "vuln_2 --> outcome: answer / done" in diagram
+
+
+def test_quick_reference_in_docs_is_current_and_complete(content: Content) -> None:
+    text = quick_reference(content)
+    assert (ROOT / "docs" / "quick-reference.md").read_text(encoding="utf-8") == text, (
+        "docs/quick-reference.md is stale: run `cse-triage reference`"
+    )
+    for item in (*content.indicators, *content.factors):
+        assert item.label in text
+    for outcome in content.outcomes.values():
+        assert outcome.title in text
+    assert "999" in text.split("\n\n")[1], "999 comes straight after the title"
+    assert content.disclaimer in text and content.meta.version in text
