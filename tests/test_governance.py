@@ -4,6 +4,7 @@ the flow diagram and the printable quick reference kept in step with the content
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from bot.render import to_text
@@ -86,3 +87,14 @@ def test_quick_reference_in_docs_is_current_and_complete(content: Content) -> No
         assert outcome.title in text
     assert "999" in text.split("\n\n")[1], "999 comes straight after the title"
     assert content.disclaimer in text and content.meta.version in text
+
+
+def test_safety_case_names_tests_that_exist() -> None:
+    text = (ROOT / "docs" / "safety-case.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", text)
+    assert len(cited) >= 20
+    hazards = re.findall(r"^\| (H\d+) \|", text, flags=re.MULTILINE)
+    assert len(hazards) >= 8
+    for path, name in cited:
+        source = (ROOT / path).read_text(encoding="utf-8")
+        assert re.search(rf"^(async )?def {name}\(", source, flags=re.MULTILINE), f"{path}::{name} is gone"
