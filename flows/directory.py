@@ -33,7 +33,7 @@ from pydantic import (
 )
 
 from flows.contacts import NATIONAL, ContactLine, Directory, Route
-from flows.schema import Code, Text
+from flows.schema import Code, DataFileError, Text, pydantic_problems
 
 EXAMPLE_CONTACTS = Path(__file__).with_name("content") / "contacts.example.yaml"
 
@@ -276,20 +276,8 @@ def _holiday_calendar(region: str) -> holidays.HolidayBase:
     return holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
 
 
-class ContactsError(ValueError):
-    """The contacts file is broken. ``problems`` holds one ``path: problem`` line each."""
-
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
-
-
-def _loc(parts: tuple[int | str, ...]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "(top)"
+class ContactsError(DataFileError):
+    """The contacts file is broken."""
 
 
 def _cross_check(c: ContactsFile) -> list[str]:
@@ -312,10 +300,7 @@ def parse_directory(data: Any, source: str = "<contacts>") -> YamlDirectory:
     try:
         config = ContactsFile.model_validate(data)
     except ValidationError as err:
-        # pydantic prefixes messages raised by our validators with "Value error, "; drop it.
-        errors = err.errors(include_url=False)
-        problems = [f"{_loc(e['loc'])}: {e['msg'].removeprefix('Value error, ')}" for e in errors]
-        raise ContactsError(source, problems) from None
+        raise ContactsError(source, pydantic_problems(err)) from None
     problems = _cross_check(config)
     if problems:
         raise ContactsError(source, problems)

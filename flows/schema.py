@@ -248,8 +248,8 @@ class Content(_Strict):
         return frozenset(f.id for f in self.factors if not f.asked_as)
 
 
-class ContentError(ValueError):
-    """The content file is broken. ``problems`` holds one ``path: problem`` line each."""
+class DataFileError(ValueError):
+    """A data file is broken. ``problems`` holds one ``path.in.file: problem`` line each."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
@@ -257,11 +257,19 @@ class ContentError(ValueError):
         super().__init__("\n".join(f"{source}: {p}" for p in problems))
 
 
-def _loc(parts: tuple[int | str, ...]) -> str:
-    out = ""
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out or "(top)"
+class ContentError(DataFileError):
+    """The content file is broken."""
+
+
+def pydantic_problems(err: ValidationError) -> list[str]:
+    """One ``path.in.file: problem`` line per pydantic error (e.g. ``steps[0].options: ...``)."""
+    lines = []
+    for e in err.errors(include_url=False):
+        path = ""
+        for part in e["loc"]:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        lines.append(f"{path or '(top)'}: {e['msg'].removeprefix('Value error, ')}")
+    return lines
 
 
 def _conditions(cond: Condition, path: str) -> Iterator[tuple[Condition, str]]:
@@ -370,9 +378,7 @@ def parse_content(data: Any, source: str = "<content>") -> Content:
     try:
         content = Content.model_validate(data)
     except ValidationError as err:
-        raise ContentError(
-            source, [f"{_loc(e['loc'])}: {e['msg']}" for e in err.errors(include_url=False)]
-        ) from None
+        raise ContentError(source, pydantic_problems(err)) from None
     problems = _cross_check(content)
     if problems:
         raise ContentError(source, problems)
