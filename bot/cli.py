@@ -194,6 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING)
     try:
         settings = load_settings()
+        # LOG_LEVEL applies to our own loggers; libraries that could log the token or an update's
+        # contents stay at WARNING (see bot.telegram.app.quiet_libraries).
+        for name in ("bot", "flows", "storage"):
+            logging.getLogger(name).setLevel(settings.log_level)
         return COMMANDS[args.command][0](settings, args)
     except (SettingsError, ContentError, ContactsError, StoreUnavailable) as err:
         print(f"cse-triage: {err}", file=sys.stderr)
