@@ -131,7 +131,7 @@ class CheckService:
                 result["reply"] = Reply(
                     self.screens.cancelled(self.context(service or None)), None, edit=True
                 )
-                return Decision(None)
+                return Decision(None, self._abandoned(record))
             new = Record(
                 conv.to_dict(),
                 record.check_id,
