@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Awaitable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -24,7 +26,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -44,6 +46,7 @@ from flows.screens import LOOKUPS, Screen
 from storage.base import Duplicate, StoreUnavailable, chat_key
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Commands in the menu, in the order /help lists them (emergency first).
 COMMANDS: list[tuple[str, str]] = [
@@ -67,6 +70,47 @@ LAST_RESORT = (
     "Then tell your designated person for child protection."
 )
 CLEAR_LIMIT = 300  # messages "Clear this chat" will try to delete, at most
+# Waits before the 2nd and 3rd attempt of a Bot API call that failed on the way (network, 5xx).
+# Flood control (429) is retried by PTB's AIORateLimiter, not here. Bounded: under a second in all.
+RETRY_DELAYS: tuple[float, ...] = (0.2, 0.6)
+# Errors from editing a message that is no longer there (or no longer ours to edit): send instead.
+EDIT_GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
+# httpx errors raised before the request left this machine: Telegram cannot have acted on it.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def not_delivered(err: TelegramError) -> bool:
+    """Whether Telegram certainly did not act on a failed call, so repeating it cannot duplicate.
+
+    True for a connection that was never made and for an error status from the server (5xx: PTB
+    raises NetworkError with no cause). False for a read timeout or a connection dropped while
+    waiting for the answer: the message may have been sent.
+    """
+    if not isinstance(err, NetworkError):
+        return False
+    cause = err.__cause__
+    if cause is None:
+        return not isinstance(err, TimedOut)  # a 5xx answer: Telegram refused, nothing was sent
+    return isinstance(cause, _NOT_SENT)
+
+
+async def with_retry(call: Callable[[], Awaitable[T]], *, repeatable: bool = True) -> T:
+    """Run a Bot API call, trying again (bounded) after a network failure or a 5xx answer.
+
+    ``repeatable``: the call does no harm if Telegram did act on a failed attempt (an edit, an
+    answer, a deletion, a step message whose buttons carry the same version). An outcome is not
+    repeatable: it is sent again only when the failed attempt certainly did not reach Telegram,
+    so it is never shown twice.
+    """
+    for delay in (*RETRY_DELAYS, None):
+        try:
+            return await call()
+        except NetworkError as err:  # TimedOut is a NetworkError; RetryAfter and BadRequest are not
+            if delay is None or not (repeatable or not_delivered(err)):
+                raise
+            log.info("bot api call failed, retrying: %s", type(err).__name__)
+            await asyncio.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 class TelegramFrontEnd:
@@ -132,27 +176,58 @@ class TelegramFrontEnd:
         key: str,
         token: Token | None = None,
         anchor: int | None = None,
+        *,
+        repeatable: bool = True,
     ) -> Message:
-        """Send a screen as one or more messages; the buttons go on the last one."""
+        """Send a screen as one or more messages; the buttons go on the last one.
+
+        Each message is retried on its own (see :func:`with_retry`), so a retry never repeats a
+        part that already arrived. ``repeatable=False`` for outcomes.
+        """
         parts = to_html_parts(screen)
         for part in parts[:-1]:
-            await ctx.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML)
-        return await ctx.bot.send_message(
-            chat_id,
-            parts[-1],
-            parse_mode=ParseMode.HTML,
-            reply_markup=self._markup(screen, key, token, anchor),
+            await with_retry(
+                functools.partial(ctx.bot.send_message, chat_id, part, parse_mode=ParseMode.HTML),
+                repeatable=repeatable,
+            )
+        markup = self._markup(screen, key, token, anchor)
+        return await with_retry(
+            lambda: ctx.bot.send_message(chat_id, parts[-1], parse_mode=ParseMode.HTML, reply_markup=markup),
+            repeatable=repeatable,
         )
 
-    async def _edit(self, query: CallbackQuery, screen: Screen, key: str, token: Token | None) -> None:
+    async def _edit(
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        query: CallbackQuery,
+        chat_id: int,
+        screen: Screen,
+        key: str,
+        token: Token | None,
+    ) -> None:
+        """Show a step in place of the pressed message; if that message is gone, as a new one."""
         parts = to_html_parts(screen)
+        markup = self._markup(screen, key, token, None)
         try:
-            await query.edit_message_text(
-                parts[0], parse_mode=ParseMode.HTML, reply_markup=self._markup(screen, key, token, None)
+            await with_retry(
+                lambda: query.edit_message_text(parts[0], parse_mode=ParseMode.HTML, reply_markup=markup)
             )
         except BadRequest as err:
-            if "not modified" not in str(err).lower():
+            reason = str(err).lower()
+            if "not modified" in reason:
+                return
+            if not any(gone in reason for gone in EDIT_GONE):
                 raise
+            log.info("step message gone; sending the step anew")
+            await self._send(ctx, chat_id, screen, key, token)
+
+    @staticmethod
+    async def _answer(query: CallbackQuery, text: str | None = None) -> None:
+        """Answer a button press; best effort (the step itself matters more than the spinner)."""
+        try:
+            await with_retry(lambda: query.answer(text))
+        except TelegramError as err:  # e.g. "query is too old" after a restart with a backlog
+            log.info("callback query not answered: %s", type(err).__name__)
 
     async def _safety_net(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str | None = None
@@ -160,10 +235,11 @@ class TelegramFrontEnd:
         """Whatever failed, the practitioner still gets 999 and their designated contact."""
         try:
             screen = self.service.safety_net(text)
-            await ctx.bot.send_message(chat_id, to_html_parts(screen)[0], parse_mode=ParseMode.HTML)
+            html = to_html_parts(screen)[0]
+            await with_retry(lambda: ctx.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML))
         except Exception as err:  # noqa: BLE001 - the last resort must not depend on anything above
             log.error("safety net screen failed: %s", type(err).__name__)
-            await ctx.bot.send_message(chat_id, LAST_RESORT)
+            await with_retry(lambda: ctx.bot.send_message(chat_id, LAST_RESORT))
 
     async def _guarded(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]) -> None:
         """Run a handler's work; on any failure send the safety net instead of going quiet."""
@@ -172,14 +248,23 @@ class TelegramFrontEnd:
             await work
         except Duplicate:
             log.info("duplicate update ignored: update_id=%s", update.update_id)
+            if update.callback_query is not None:  # a redelivered press still stops the spinner
+                await self._answer(update.callback_query)
         except StoreUnavailable:
             log.error("store unavailable: update_id=%s", update.update_id)
             if chat is not None:
-                await self._safety_net(ctx, chat.id, self.service.flow.content.texts.unavailable)
+                await self._net(ctx, chat.id, self.service.flow.content.texts.unavailable)
         except Exception as err:  # noqa: BLE001 - any bug still leaves the practitioner 999
             log.error("handler failed: %s update_id=%s", type(err).__name__, update.update_id)
             if chat is not None:
-                await self._safety_net(ctx, chat.id)
+                await self._net(ctx, chat.id)
+
+    async def _net(self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str | None = None) -> None:
+        """The safety net from a handler; if even that cannot reach Telegram, say so in the log."""
+        try:
+            await self._safety_net(ctx, chat_id, text)
+        except TelegramError as err:
+            log.error("safety net not delivered: %s", type(err).__name__)
 
     # -- handlers ---------------------------------------------------------------------------
     async def guard(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
@@ -256,7 +341,7 @@ class TelegramFrontEnd:
         assert query is not None
         chat = update.effective_chat
         if chat is None or chat.type != ChatType.PRIVATE or query.message is None:
-            await query.answer()
+            await self._answer(query)
             return
         await self._guarded(update, ctx, self._button(update, ctx, query))
 
@@ -271,22 +356,28 @@ class TelegramFrontEnd:
         action = pressed.action
         kind, _, arg = action.partition(":")
         if kind == "look" and arg in LOOKUPS:
-            await asyncio.gather(query.answer(), self._lookup(ctx, chat_id, key, arg))
+            await asyncio.gather(self._answer(query), self._lookup(ctx, chat_id, key, arg))
         elif kind == "x":
-            await asyncio.gather(query.answer(), self._clear(ctx, chat_id, int(arg), query))
+            await asyncio.gather(self._answer(query), self._clear(ctx, chat_id, int(arg), query))
         elif action == "start":
             anchor = query.message.message_id if query.message else None
             reply = await svc.start(key=key, update_id=update.update_id, anchor=anchor)
-            await asyncio.gather(query.answer(), self._edit(query, reply.screen, key, reply.token))
+            await asyncio.gather(
+                self._answer(query), self._edit(ctx, query, chat_id, reply.screen, key, reply.token)
+            )
         elif action == "restart":
             reply = await svc.start(key=key, update_id=update.update_id)
-            await asyncio.gather(query.answer(), self._send(ctx, chat_id, reply.screen, key, reply.token))
+            await asyncio.gather(
+                self._answer(query), self._send(ctx, chat_id, reply.screen, key, reply.token)
+            )
         elif action == "resume":
             current = await svc.current(key=key, update_id=update.update_id)
             if current is None:
                 await self._ended(ctx, query, chat_id, key, svc.ended())
                 return
-            await asyncio.gather(query.answer(), self._send(ctx, chat_id, current.screen, key, current.token))
+            await asyncio.gather(
+                self._answer(query), self._send(ctx, chat_id, current.screen, key, current.token)
+            )
         else:
             token = Token(pressed.check_id, pressed.version) if pressed.check_id else None
             reply = await svc.act(key=key, update_id=update.update_id, action=action, token=token)
@@ -297,15 +388,21 @@ class TelegramFrontEnd:
     ) -> None:
         if reply.ended:
             await self._ended(ctx, query, chat_id, key, reply)
-        elif not reply.changed:
-            await query.answer()
+        elif not reply.changed and reply.token is None:
+            await self._answer(query)
         elif reply.edit:
-            await asyncio.gather(query.answer(), self._edit(query, reply.screen, key, reply.token))
-        else:
-            # The outcome stays in the chat as a new message; the step message loses its buttons.
+            # Unchanged (a double tap, or a button from an older screen of this check): the pressed
+            # message is redrawn as the current step, so a screen left behind by a failed edit
+            # heals on the next tap instead of leaving buttons that do nothing.
             await asyncio.gather(
-                query.answer(),
-                self._send(ctx, chat_id, reply.screen, key, reply.token, reply.anchor),
+                self._answer(query), self._edit(ctx, query, chat_id, reply.screen, key, reply.token)
+            )
+        else:
+            # The outcome stays in the chat as a new message, sent once (never retried when it may
+            # have arrived); the step message loses its buttons.
+            await asyncio.gather(
+                self._answer(query),
+                self._send(ctx, chat_id, reply.screen, key, reply.token, reply.anchor, repeatable=False),
                 self._drop_buttons(query),
             )
 
@@ -313,12 +410,15 @@ class TelegramFrontEnd:
         self, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, chat_id: int, key: str, reply: Reply
     ) -> None:
         stale = self.service.flow.content.texts.stale
-        await asyncio.gather(query.answer(stale), self._send(ctx, chat_id, reply.screen, key))
+        await asyncio.gather(self._answer(query, stale), self._send(ctx, chat_id, reply.screen, key))
 
     @staticmethod
     async def _drop_buttons(query: CallbackQuery) -> None:
-        with contextlib.suppress(BadRequest):  # already gone or unchanged: nothing to do
-            await query.edit_message_reply_markup(None)
+        """Best effort: a button left behind on an old step says "ended" when pressed."""
+        try:
+            await with_retry(lambda: query.edit_message_reply_markup(None))
+        except TelegramError as err:  # already gone, unchanged, or the network: nothing to do
+            log.info("old step kept its buttons: %s", type(err).__name__)
 
     async def _clear(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, anchor: int, query: CallbackQuery
@@ -328,8 +428,9 @@ class TelegramFrontEnd:
         first = max(anchor, last - CLEAR_LIMIT)
         ids = list(range(first, last + 1))
         for start in range(0, len(ids), 100):
+            batch = ids[start : start + 100]
             try:
-                await ctx.bot.delete_messages(chat_id, ids[start : start + 100])
+                await with_retry(functools.partial(ctx.bot.delete_messages, chat_id, batch))
             except (BadRequest, Forbidden) as err:
                 log.info("clear: some messages could not be deleted: %s", type(err).__name__)
 
@@ -344,12 +445,12 @@ class TelegramFrontEnd:
     async def _typed(self, ctx: ContextTypes.DEFAULT_TYPE, msg: Message) -> None:
         async def delete() -> None:
             try:
-                await ctx.bot.delete_message(msg.chat_id, msg.message_id)
+                await with_retry(lambda: ctx.bot.delete_message(msg.chat_id, msg.message_id))
             except (BadRequest, Forbidden) as err:
                 log.info("typed message not deleted: %s", type(err).__name__)
 
         text = self.service.flow.content.texts.typed
-        await asyncio.gather(delete(), ctx.bot.send_message(msg.chat_id, text))
+        await asyncio.gather(delete(), with_retry(lambda: ctx.bot.send_message(msg.chat_id, text)))
 
     async def on_error(self, update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the exception type and update id only, then make sure the practitioner has 999."""

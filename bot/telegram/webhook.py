@@ -47,8 +47,10 @@ class UpdateHandler(tornado.web.RequestHandler):
             return
         try:
             data = json.loads(self.request.body)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update")
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, AttributeError):  # PTB raises any of these on junk
             log.warning("webhook: malformed update refused")
             self.set_status(400)
             return
