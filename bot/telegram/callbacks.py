@@ -47,7 +47,8 @@ def decode(secret: bytes, key: str, data: str | None) -> Pressed | None:
         return None
     payload, _, mac = data.rpartition(".")
     match = _PAYLOAD.match(payload)
-    if match is None or not hmac.compare_digest(mac, _mac(secret, key, payload)):
+    # Bytes, not str: compare_digest raises TypeError on a str with non-ASCII characters.
+    if match is None or not hmac.compare_digest(mac.encode(), _mac(secret, key, payload).encode()):
         return None
     check_id, version, action = match.groups()
     return Pressed(None if check_id == "-" else check_id, int(version), action)

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -122,6 +122,9 @@ class TelegramFrontEnd:
         self.service = service
         self.secret = secret
         self.admin_ids = admin_ids
+        # One update at a time per chat (any number of chats at once), so the screens of one chat
+        # reach Telegram in the order its check changed. Entries live only while updates are in flight.
+        self._chat_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
 
     # -- registration ---------------------------------------------------------------------
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -244,6 +247,27 @@ class TelegramFrontEnd:
     async def _guarded(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]) -> None:
         """Run a handler's work; on any failure send the safety net instead of going quiet."""
         chat = update.effective_chat
+        async with self._one_at_a_time(chat.id if chat is not None else 0):
+            await self._run_guarded(update, ctx, work)
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
+        """Hold this chat's lock: without it, two quick taps could have their edits land out of order
+        (the older screen last), leaving buttons that can no longer continue the check."""
+        lock, users = self._chat_locks.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._chat_locks[chat_id]
+
+    async def _run_guarded(
+        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]
+    ) -> None:
+        chat = update.effective_chat
         try:
             await work
         except Duplicate:
@@ -253,16 +277,21 @@ class TelegramFrontEnd:
         except StoreUnavailable:
             log.error("store unavailable: update_id=%s", update.update_id)
             if chat is not None:
-                await self._net(ctx, chat.id, self.service.flow.content.texts.unavailable)
+                await self._net(ctx, update, chat.id, self.service.flow.content.texts.unavailable)
         except Exception as err:  # noqa: BLE001 - any bug still leaves the practitioner 999
             log.error("handler failed: %s update_id=%s", type(err).__name__, update.update_id)
             if chat is not None:
-                await self._net(ctx, chat.id)
+                await self._net(ctx, update, chat.id)
 
-    async def _net(self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str | None = None) -> None:
+    async def _net(
+        self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, chat_id: int, text: str | None = None
+    ) -> None:
         """The safety net from a handler; if even that cannot reach Telegram, say so in the log."""
+        query = update.callback_query
         try:
-            await self._safety_net(ctx, chat_id, text)
+            await asyncio.gather(
+                self._safety_net(ctx, chat_id, text), self._answer(query) if query else asyncio.sleep(0)
+            )
         except TelegramError as err:
             log.error("safety net not delivered: %s", type(err).__name__)
 
@@ -358,7 +387,7 @@ class TelegramFrontEnd:
         if kind == "look" and arg in LOOKUPS:
             await asyncio.gather(self._answer(query), self._lookup(ctx, chat_id, key, arg))
         elif kind == "x":
-            await asyncio.gather(self._answer(query), self._clear(ctx, chat_id, int(arg), query))
+            await asyncio.gather(self._answer(query), self._clear(ctx, chat_id, key, int(arg), query))
         elif action == "start":
             anchor = query.message.message_id if query.message else None
             reply = await svc.start(key=key, update_id=update.update_id, anchor=anchor)
@@ -421,9 +450,13 @@ class TelegramFrontEnd:
             log.info("old step kept its buttons: %s", type(err).__name__)
 
     async def _clear(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, anchor: int, query: CallbackQuery
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, anchor: int, query: CallbackQuery
     ) -> None:
-        """Delete this check's messages, both sides, as far as Telegram still allows."""
+        """Delete this check's messages, both sides, as far as Telegram still allows.
+
+        If another check is open (started from an older message inside the cleared range, say),
+        its step is sent again afterwards, so clearing never takes a check in progress with it.
+        """
         last = query.message.message_id if query.message else anchor
         first = max(anchor, last - CLEAR_LIMIT)
         ids = list(range(first, last + 1))
@@ -433,6 +466,11 @@ class TelegramFrontEnd:
                 await with_retry(functools.partial(ctx.bot.delete_messages, chat_id, batch))
             except (BadRequest, Forbidden) as err:
                 log.info("clear: some messages could not be deleted: %s", type(err).__name__)
+        current = None
+        with contextlib.suppress(StoreUnavailable):
+            current = await self.service.current(key=key, update_id=None)
+        if current is not None:
+            await self._send(ctx, chat_id, current.screen, key, current.token)
 
     async def typed(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """Anything typed or sent (text, media, forwards): deleted unread, with one line of advice."""
