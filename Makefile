@@ -31,5 +31,10 @@ pytest: $(STAMP)
 
 test: $(STAMP) postgres lint typecheck pytest
 
+# The benchmark (docs/benchmarks.md): `make bench`, or e.g. `make bench BENCH_ARGS="-n 500 --json out.json"`;
+# with DATABASE_URL set to PostgreSQL it also runs there (in a throwaway schema).
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,380 @@
+"""``make bench``: run the whole benchmark in one process and print one table (optionally JSON).
+
+Order: a short warm-up of both applications; N checks on SQLite, then the floor on the same
+updates; the same on PostgreSQL when ``DATABASE_URL`` names one (in a schema of its own, dropped
+afterwards); memory with 1,000 and 50,000 stored open checks (child processes); start-up times.
+Figures are side by side from the same run, so the ratios hold on a noisy machine even when the
+absolute numbers do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import statistics
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import telegram
+from sqlalchemy import create_engine, make_url, text
+
+from bench.double import UpdateLog, sequential_by_time, sequential_round_trips
+from bench.load import CONCURRENCY, Load, bot_settings, run_bot, run_floor, scripts
+from bench.probes import PROBE_CHECKS, memory_with_stored, reset_peak_rss, rss_kib, start_up
+from bot.cli import _clock, _service
+from storage.sql import database_url
+
+GOAL_RATIO = 1.5
+GOAL_SEQUENTIAL = 1
+GOAL_GROWTH_MB = 5.0
+WARM_UP = 12
+ROUND_TRIP_CHECKS = 200  # checks run with a simulated round-trip time, to count waits
+# Few enough at once that a database transaction stays shorter than a round trip: a call made
+# beside the database work then overlaps it, so only calls awaited one after another count.
+ROUND_TRIP_AT_ONCE = 8
+
+
+# -- figures --------------------------------------------------------------------------------------
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100), nearest rank."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def timing(load: Load) -> dict[str, float]:
+    """Throughput and per-update time of one run."""
+    times = [log.seconds * 1000 for log in load.logs]
+    n = len(times)
+    return {
+        "updates": n,
+        "seconds": load.seconds,
+        "updates_per_s": n / load.seconds if load.seconds else float("nan"),
+        "median_ms": statistics.median(times) if times else float("nan"),
+        "p95_ms": percentile(times, 95),
+        "p99_ms": percentile(times, 99),
+        "cpu_ms_per_update": load.cpu_seconds * 1000 / n if n else float("nan"),
+    }
+
+
+def round_trips(logs: Sequence[UpdateLog]) -> dict[str, Any]:
+    """Bot API calls per update, and how many the practitioner waits for one after another."""
+    out: dict[str, Any] = {}
+    for kind in ("tap", "command"):
+        of_kind = [log for log in logs if log.kind == kind]
+        if not of_kind:
+            continue
+        calls = [len(log.calls) for log in of_kind]
+        chains = [sequential_round_trips(log.calls) for log in of_kind]
+        by_time = [sequential_by_time(log.calls) for log in of_kind]
+        methods: dict[str, int] = {}
+        for log in of_kind:
+            for span in log.calls:
+                methods[span.method] = methods.get(span.method, 0) + 1
+        out[kind] = {
+            "count": len(of_kind),
+            "calls_mean": statistics.fmean(calls),
+            "calls_max": max(calls),
+            "sequential_mean": statistics.fmean(chains),
+            "sequential_max": max(chains),
+            "over_goal": sum(1 for c in chains if c > GOAL_SEQUENTIAL),
+            "by_time_max": max(by_time),
+            "by_time_over_goal": sum(1 for c in by_time if c > GOAL_SEQUENTIAL),
+            "over_goal_examples": [
+                " → ".join(f"{c.method}[{c.start}-{c.end}]" for c in sorted(log.calls, key=lambda c: c.start))
+                for log, chain in zip(of_kind, by_time, strict=True)
+                if chain > GOAL_SEQUENTIAL
+            ][:5],
+            "methods_per_update": {m: c / len(of_kind) for m, c in sorted(methods.items())},
+        }
+    return out
+
+
+def ratios(ours: dict[str, float], floor: dict[str, float]) -> dict[str, float]:
+    """Ours over the floor, for every cost (throughput inverted, so > 1 always means slower)."""
+    out = {k: ours[k] / floor[k] for k in ("median_ms", "p95_ms", "p99_ms", "cpu_ms_per_update")}
+    out["updates_per_s"] = floor["updates_per_s"] / ours["updates_per_s"]
+    return out
+
+
+# -- stores ---------------------------------------------------------------------------------------
+@contextmanager
+def postgres_schema(url: str) -> Iterator[str]:
+    """A fresh schema in the given PostgreSQL database, used through search_path, dropped afterwards."""
+    schema = f"cse_bench_{secrets.token_hex(4)}"
+    admin = create_engine(database_url(url))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield scoped.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+async def one_store(url: str, conversations: int, first_chat: int) -> tuple[Load, Load, int]:
+    """N checks on the store at ``url``, then the floor on the same updates; and the peak RSS (KiB)."""
+    settings = bot_settings(url)
+    service = _service(settings, _clock(None))
+    reset_peak_rss()
+    ours = await run_bot(service, settings, scripts(conversations, first_chat))
+    peak = rss_kib()["VmHWM"]
+    floor = await run_floor(ours.updates)
+    return ours, floor, peak
+
+
+async def with_round_trip_time(url: str, conversations: int, rtt_ms: float) -> Load:
+    """Checks on SQLite with every Bot API call taking ``rtt_ms``: who waits for what."""
+    settings = bot_settings(url)
+    plan = scripts(min(conversations, ROUND_TRIP_CHECKS), 300_000)
+    service = _service(settings, _clock(None))
+    return await run_bot(service, settings, plan, rtt=rtt_ms / 1000, at_once=ROUND_TRIP_AT_ONCE)
+
+
+async def warm_up(url: str, conversations: int) -> None:
+    """Imports, caches and the first connections, for both applications, before anything is timed."""
+    settings = bot_settings(url)
+    load = await run_bot(_service(settings, _clock(None)), settings, scripts(conversations, 1))
+    await run_floor(load.updates)
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure, as a JSON-ready dict."""
+    report: dict[str, Any] = {"machine": machine(), "conversations": args.conversations}
+    report["concurrency"] = CONCURRENCY
+    stores: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="cse-bench-") as tmp:
+        folder = Path(tmp)
+        stores["sqlite"] = f"sqlite:///{folder / 'bench.sqlite3'}"
+        asyncio.run(warm_up(stores["sqlite"], min(WARM_UP, args.conversations)))
+        runs: dict[str, Any] = {}
+        ours, floor, peak = asyncio.run(one_store(stores["sqlite"], args.conversations, 100_000))
+        runs["sqlite"] = (ours, floor, peak)
+        pg = os.environ.get("DATABASE_URL", "")
+        if pg.startswith(("postgres://", "postgresql")):
+            with postgres_schema(pg) as scoped:
+                runs["postgresql"] = asyncio.run(one_store(scoped, args.conversations, 200_000))
+        for name, (ours, floor, peak) in runs.items():
+            ours_t, floor_t = timing(ours), timing(floor)
+            report[name] = {
+                "ours": ours_t,
+                "floor": floor_t,
+                "ratio": ratios(ours_t, floor_t),
+                "peak_rss_mb": peak / 1024,
+                "reached": ours.reached,
+                "failures": ours.failures[:20],
+                "failure_count": len(ours.failures),
+            }
+        slow = asyncio.run(with_round_trip_time(stores["sqlite"], args.conversations, args.rtt_ms))
+        report["round_trips"] = {
+            "rtt_ms": args.rtt_ms,
+            "checks": len(slow.updates),
+            "tap_ms": timing(Load([log for log in slow.logs if log.kind == "tap"])),
+            **round_trips(slow.logs),
+        }
+        report["round_trips"]["failure_count"] = len(slow.failures)
+        small, large = args.stored
+        checks = min(PROBE_CHECKS, 2 * args.conversations)
+        with ThreadPoolExecutor(2) as pool:  # two child processes; only their memory is measured
+            probes = [pool.submit(memory_with_stored, n, folder, checks) for n in (small, large)]
+            mem_small, mem_large = (p.result() for p in probes)
+        report["memory"] = {
+            "stored_small": small,
+            "stored_large": large,
+            "rss_small_mb": mem_small["rss_after_kib"] / 1024,
+            "rss_large_mb": mem_large["rss_after_kib"] / 1024,
+            "growth_mb": (mem_large["rss_after_kib"] - mem_small["rss_after_kib"]) / 1024,
+            "probe_failures": mem_small["failures"] + mem_large["failures"],
+        }
+    report["start_up"] = start_up(args.startup_runs) if args.startup_runs else {}
+    report["goals"] = goals(report)
+    return report
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    ram_gb = float("nan")
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            ram_gb = int(next(line for line in info if line.startswith("MemTotal")).split()[1]) / 1024**2
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": ram_gb,
+        "python": platform.python_version(),
+        "ptb": telegram.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The issue's three goals, each met or missed with the figure that decides it."""
+    sqlite = report["sqlite"]
+    cost = sqlite["ratio"]["cpu_ms_per_update"]
+    tap = report["round_trips"]["tap"]
+    out = [
+        {
+            "goal": f"per-update cost ≤ {GOAL_RATIO}× the floor on SQLite (CPU per update)",
+            "figure": f"{cost:.2f}× (median time {sqlite['ratio']['median_ms']:.2f}×)",
+            "met": cost <= GOAL_RATIO,
+        },
+        {
+            "goal": f"{GOAL_SEQUENTIAL} Bot API round trip in sequence per tap "
+            f"(each call {report['round_trips']['rtt_ms']:g} ms)",
+            "figure": f"max {tap['sequential_max']}, mean {tap['sequential_mean']:.2f}; "
+            f"{tap['over_goal']} of {tap['count']} taps wait for more",
+            "met": tap["sequential_max"] <= GOAL_SEQUENTIAL,
+        },
+    ]
+    mem = report["memory"]
+    out.append(
+        {
+            "goal": f"memory growth < {GOAL_GROWTH_MB:g} MB from {mem['stored_small']:,} to "
+            f"{mem['stored_large']:,} stored checks",
+            "figure": f"{mem['growth_mb']:+.1f} MB",
+            "met": mem["growth_mb"] < GOAL_GROWTH_MB,
+        }
+    )
+    return out
+
+
+# -- the table ------------------------------------------------------------------------------------
+def table(report: dict[str, Any]) -> str:
+    """The report as a plain-text table for the terminal and for docs/benchmarks.md."""
+    m = report["machine"]
+    stores = [s for s in ("sqlite", "postgresql") if s in report]
+    lines = [
+        f"cse-triage benchmark: {report['conversations']:,} checks, "
+        f"{report['sqlite']['ours']['updates']:,} updates per store, "
+        f"{report['concurrency']} processed at once",
+        f"machine: {m['cpus']} CPUs ({m['cpu']}), {m['ram_gb']:.0f} GB RAM, "
+        f"Python {m['python']}, python-telegram-bot {m['ptb']}",
+        "",
+    ]
+    head = f"{'per update':<28}{'floor':>10}" + "".join(f"{s:>12}{'× floor':>9}" for s in stores)
+    lines += [head, "-" * len(head)]
+    rows = [
+        ("updates/s", "updates_per_s", "{:,.0f}"),
+        ("time, median (ms)", "median_ms", "{:.2f}"),
+        ("time, p95 (ms)", "p95_ms", "{:.2f}"),
+        ("time, p99 (ms)", "p99_ms", "{:.2f}"),
+        ("CPU per update (ms)", "cpu_ms_per_update", "{:.2f}"),
+    ]
+    for label, key, fmt in rows:
+        line = f"{label:<28}{fmt.format(report['sqlite']['floor'][key]):>10}"
+        for s in stores:
+            line += f"{fmt.format(report[s]['ours'][key]):>12}{report[s]['ratio'][key]:>8.2f}×"
+        lines.append(line)
+    lines.append("(floor: measured beside each store on the same updates; shown beside SQLite)")
+    if "postgresql" in report:
+        pg_floor = report["postgresql"]["floor"]
+        lines.append(
+            f"(floor beside PostgreSQL: {pg_floor['updates_per_s']:,.0f} updates/s, "
+            f"median {pg_floor['median_ms']:.2f} ms)"
+        )
+    rt = report["round_trips"]
+    lines += [
+        "",
+        f"Bot API calls ({rt['checks']:,} checks on SQLite, {ROUND_TRIP_AT_ONCE} at once, "
+        f"each call taking {rt['rtt_ms']:g} ms)",
+        f"{'':<28}{'calls':>8}{'in sequence: mean':>19}{'max':>6}{'waits > 1':>11}",
+    ]
+    for kind, label in (("tap", "per tap"), ("command", "per command")):
+        if kind in rt:
+            r = rt[kind]
+            lines.append(
+                f"{label:<28}{r['calls_mean']:>8.2f}{r['sequential_mean']:>19.2f}{r['sequential_max']:>6}"
+                f"{r['over_goal']:>11}"
+            )
+    taps = rt["tap"]["methods_per_update"]
+    lines.append("  per tap: " + ", ".join(f"{k} {v:.2f}" for k, v in taps.items()))
+    lines.append(
+        f"  by start and end times alone: max {rt['tap']['by_time_max']}, "
+        f"taps over 1: {rt['tap']['by_time_over_goal']} (a call beside a slow database read looks sequential)"
+    )
+    tap_ms = rt["tap_ms"]
+    lines.append(
+        f"  time from tap to next step: median {tap_ms['median_ms']:.1f} ms, p95 {tap_ms['p95_ms']:.1f} ms"
+    )
+    mem = report["memory"]
+    lines += [
+        "",
+        "memory",
+        f"  peak RSS during the {report['conversations']:,} checks (SQLite){'':<2}"
+        f"{report['sqlite']['peak_rss_mb']:>8.1f} MB",
+        f"  RSS with {mem['stored_small']:>7,} stored open checks{'':<9}{mem['rss_small_mb']:>8.1f} MB",
+        f"  RSS with {mem['stored_large']:>7,} stored open checks{'':<9}{mem['rss_large_mb']:>8.1f} MB",
+        f"  growth{'':<37}{mem['growth_mb']:>+8.1f} MB",
+    ]
+    if report["start_up"]:
+        su = report["start_up"]
+        lines += [
+            "",
+            "start-up (process start to ready, median)",
+            f"  terminal check (welcome shown){'':<13}{su['console_s']:>8.2f} s",
+            f"  Telegram mode (setMyCommands sent){'':<9}{su['telegram_s']:>8.2f} s",
+        ]
+    reached = report["sqlite"]["reached"]
+    lines += ["", "outcomes reached (SQLite): " + ", ".join(f"{k} {v:,}" for k, v in sorted(reached.items()))]
+    for s in stores:
+        if report[s]["failure_count"]:
+            lines.append(f"  {s}: {report[s]['failure_count']} checks did not end as scripted")
+    lines += ["", "goals"]
+    for g in report["goals"]:
+        lines.append(f"  [{'met' if g['met'] else 'MISSED':>6}] {g['goal']}: {g['figure']}")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("-n", "--conversations", type=int, default=2000, help="complete checks (2000)")
+    parser.add_argument(
+        "--stored",
+        type=lambda v: tuple(int(x) for x in v.split(",")),
+        default=(1000, 50_000),
+        help="stored open checks for the two memory figures, 'SMALL,LARGE' (1000,50000)",
+    )
+    parser.add_argument("--startup-runs", type=int, default=3, help="starts per mode; 0 skips (3)")
+    parser.add_argument(
+        "--rtt-ms", type=float, default=20.0, help="simulated Bot API round trip for counting waits (20)"
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    args = parser.parse_args(argv)
+    if len(args.stored) != 2:
+        parser.error("--stored takes two numbers, e.g. 1000,50000")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = measure(args)
+    print(table(report))  # noqa: T201 - the report is the output
+    if args.json is not None:
+        args.json.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    failed = sum(report[s]["failure_count"] for s in ("sqlite", "postgresql", "round_trips") if s in report)
+    return 1 if failed or report["memory"]["probe_failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

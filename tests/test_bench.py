@@ -1,0 +1,125 @@
+"""The benchmark works: a smoke-size run of every part of ``make bench``, timing nothing.
+
+One run of ``python -m bench`` at smoke size: a few complete checks through the real Application
+on SQLite and the floor on the same updates, the round-trip count, both memory probes (small) and
+one start of each mode. Checks that the report (printed, and written as JSON) holds every figure
+and that every check reached the outcome its script aims at. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bench.double import (
+    CURRENT,
+    BenchTelegram,
+    TimedRequest,
+    UpdateLog,
+    sequential_by_time,
+    sequential_round_trips,
+    stamp_tasks,
+)
+from bench.run import main, table
+
+pytestmark = pytest.mark.slow
+CHECKS = 8  # two of each level; a third open a lookup mid-check, a third the emergency button
+FIGURES = {"updates_per_s", "median_ms", "p95_ms", "p99_ms", "cpu_ms_per_update"}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[str, Any]]]:
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DATABASE_URL", raising=False)  # SQLite only: no server needed
+        args = ["-n", str(CHECKS), "--stored", "20,200", "--startup-runs", "1", "--rtt-ms", "5"]
+        code = main([*args, "--json", str(out)])
+    yield code, json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def report(run: tuple[int, dict[str, Any]]) -> dict[str, Any]:
+    return run[1]
+
+
+def test_the_run_succeeds_and_every_check_reaches_its_outcome(run: tuple[int, dict[str, Any]]) -> None:
+    code, report = run
+    sqlite = report["sqlite"]
+    assert sqlite["failure_count"] == 0, sqlite["failures"]
+    assert sqlite["reached"] == {"emergency": 2, "urgent": 2, "concern": 2, "no_current_indicators": 2}
+    assert report["round_trips"]["failure_count"] == 0
+    assert report["memory"]["probe_failures"] == []
+    assert code == 0
+
+
+def test_the_floor_is_fed_the_same_updates(report: dict[str, Any]) -> None:
+    sqlite = report["sqlite"]
+    assert sqlite["floor"]["updates"] == sqlite["ours"]["updates"] >= CHECKS * 10
+
+
+def test_the_report_has_every_figure(report: dict[str, Any]) -> None:
+    sqlite = report["sqlite"]
+    for side in ("ours", "floor"):
+        assert set(sqlite[side]) >= FIGURES
+        assert all(math.isfinite(sqlite[side][k]) and sqlite[side][k] > 0 for k in FIGURES)
+    assert set(sqlite["ratio"]) >= FIGURES
+    assert sqlite["peak_rss_mb"] > 0
+    taps = report["round_trips"]["tap"]
+    assert taps["count"] > 0 and taps["calls_mean"] >= 1 and taps["sequential_max"] >= 1
+    assert "answerCallbackQuery" in taps["methods_per_update"]
+    memory = report["memory"]
+    assert memory["rss_small_mb"] > 0 and memory["rss_large_mb"] > 0 and math.isfinite(memory["growth_mb"])
+    assert report["start_up"]["console_s"] > 0 and report["start_up"]["telegram_s"] > 0
+    assert {"python", "ptb", "cpus", "cpu", "ram_gb"} <= set(report["machine"])
+    assert len(report["goals"]) == 3 and all(isinstance(g["met"], bool) for g in report["goals"])
+
+
+def test_the_table_shows_every_figure(report: dict[str, Any]) -> None:
+    text = table(report)
+    for label in (
+        "updates/s",
+        "time, median",
+        "time, p95",
+        "time, p99",
+        "CPU per update",
+        "per tap",
+        "in sequence",
+        "peak RSS",
+        "stored open checks",
+        "growth",
+        "terminal check",
+        "Telegram mode",
+        "goals",
+    ):
+        assert label in text, label
+
+
+async def test_round_trips_count_calls_awaited_one_after_another_not_calls_made_beside() -> None:
+    stamp_tasks(asyncio.get_running_loop())
+    request = TimedRequest(BenchTelegram(), rtt=0.001)
+
+    async def call(method: str) -> None:
+        await request.do_request(f"http://127.0.0.1:9/botTOKEN/{method}", "POST")
+
+    async def slow_then_send() -> None:
+        await asyncio.sleep(0.01)  # a database read slower than the round trip
+        await asyncio.gather(call("setMyCommands"), asyncio.sleep(0))
+
+    beside = UpdateLog("tap")
+    token = CURRENT.set(beside)
+    await asyncio.gather(call("answerCallbackQuery"), slow_then_send())
+    CURRENT.reset(token)
+    assert sequential_by_time(beside.calls) == 2
+    assert sequential_round_trips(beside.calls) == 1
+
+    after = UpdateLog("tap")
+    token = CURRENT.set(after)
+    await call("answerCallbackQuery")
+    await asyncio.gather(call("setMyCommands"), call("deleteWebhook"))
+    CURRENT.reset(token)
+    assert sequential_round_trips(after.calls) == 2
