@@ -86,7 +86,7 @@ def not_delivered(err: TelegramError) -> bool:
     raises NetworkError with no cause). False for a read timeout or a connection dropped while
     waiting for the answer: the message may have been sent.
     """
-    if not isinstance(err, NetworkError):
+    if not isinstance(err, NetworkError) or isinstance(err, BadRequest):
         return False
     cause = err.__cause__
     if cause is None:
@@ -105,7 +105,9 @@ async def with_retry(call: Callable[[], Awaitable[T]], *, repeatable: bool = Tru
     for delay in (*RETRY_DELAYS, None):
         try:
             return await call()
-        except NetworkError as err:  # TimedOut is a NetworkError; RetryAfter and BadRequest are not
+        except NetworkError as err:  # includes TimedOut; RetryAfter is not one (PTB retried it already)
+            if isinstance(err, BadRequest):  # a NetworkError subclass, but Telegram's answer: final
+                raise
             if delay is None or not (repeatable or not_delivered(err)):
                 raise
             log.info("bot api call failed, retrying: %s", type(err).__name__)
