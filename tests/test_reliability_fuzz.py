@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import text
@@ -475,11 +476,14 @@ TestFuzzedConversationsOnSqlite = SqlitePractitioners.TestCase
 TestFuzzedConversationsOnSqlite.settings = _SQL
 
 
-def test_zz_stats() -> None:
-    print(
-        "STATS",
-        len(STATS),
-        sum(a for a, _, _ in STATS),
-        sum(b for _, b, _ in STATS),
-        max(c for _, _, c in STATS),
+def test_the_fuzz_reached_deep_states() -> None:
+    """The sequences above must get somewhere: outcomes reached, checks many steps deep."""
+    if not STATS:
+        pytest.skip("run with the fuzz tests above")
+    outcomes, updates, deepest = (
+        sum(s[0] for s in STATS),
+        sum(s[1] for s in STATS),
+        max(s[2] for s in STATS),
     )
+    print(f"fuzz: {len(STATS)} sequences, {updates} updates, {outcomes} outcomes, deepest version {deepest}")
+    assert outcomes >= 5 and deepest >= 8

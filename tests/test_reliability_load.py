@@ -1,0 +1,239 @@
+"""Load: many practitioners running complete checks at once against the bot as a real process.
+
+The Bot API double is served over HTTP on 127.0.0.1 (real sockets); the bot runs as
+``python -m bot telegram`` in polling mode, paced by PTB's own 30-messages-a-second limiter, as in
+production. Each practitioner follows random answers one screen at a time (waiting for each
+screen, as a person would); every check must end at the outcome the pure flow gives for those
+answers (the whole outcome message is compared), once, in the right chat, within the time bound.
+
+With PostgreSQL, two bot processes share the database: the fake server serves each process its
+own token and update queue and alternates every practitioner's updates between them, so each step
+of a check is loaded by one process from what the other saved.
+
+Short version: 20 practitioners (``make test``); ``make soak``: 200.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import random
+import secrets
+import socket
+import time
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tornado.httpserver
+import tornado.web
+
+from bot.render import to_html_parts
+from bot.service import CheckService, parse_action
+from bot.telegram import callbacks
+from flows.directory import load_directory
+from flows.screens import Screens
+from storage.base import chat_key
+from storage.memory import MemoryStore
+from tests.botapi import BOT_ID, Call, message, press
+from tests.db_fixtures import Database, pg_database  # noqa: F401
+from tests.deploy import filled_contacts
+from tests.soak import Plan, Telegram, action_for, expected, flow, level_of, random_plan, scale
+from tests.telegram_harness import TOKEN
+from tests.test_process import bot_env, start_bot, stop
+
+pytestmark = pytest.mark.slow
+SECOND_TOKEN = "987654321:" + "B" * 35
+
+
+class SharedTelegram(Telegram):
+    """One Bot API double behind several tokens: one update queue per token (per bot process)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queues: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        self.screens: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
+
+    def handle_for(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method != "getUpdates":
+            status, body = self.handle(method, params)
+            if status == 200 and method in ("sendMessage", "editMessageText"):
+                self.screens[int(params["chat_id"])].set()
+            return status, body
+        self.calls.append(Call(method, params))
+        queue = self.queues[token]
+        offset = int(params.get("offset", 0) or 0)
+        while queue and queue[0]["update_id"] < offset:
+            queue.popleft()
+        return 200, {"ok": True, "result": list(queue)[:100]}
+
+
+async def serve_shared(api: SharedTelegram) -> tuple[Any, int]:
+    """Serve ``api`` over HTTP on 127.0.0.1 (a free port), routing getUpdates by token."""
+
+    class Handler(tornado.web.RequestHandler):
+        async def post(self, token: str, method: str) -> None:
+            params: dict[str, Any] = {}
+            for name, values in self.request.body_arguments.items():
+                raw = values[0].decode()
+                try:
+                    params[name] = json.loads(raw) if raw[:1] in "[{" else raw
+                except ValueError:
+                    params[name] = raw
+            if method == "getUpdates" and not api.queues[token]:
+                await asyncio.sleep(0.05)  # a short long-poll, so an idle bot does not spin
+            status, body = api.handle_for(token, method, params)
+            self.set_status(status)
+            self.set_header("Content-Type", "application/json")
+            self.write(json.dumps(body))
+
+        def check_xsrf_cookie(self) -> None:
+            return None
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/bot([^/]+)/(\w+)", Handler)]))
+    server.listen(port, address="127.0.0.1")
+    return server, port
+
+
+class Practitioner:
+    """Follows a plan one screen at a time, alternating its updates between the bot processes."""
+
+    def __init__(self, api: SharedTelegram, chat: int, plan: Plan, tokens: list[str], secret: bytes) -> None:
+        self.api, self.chat, self.plan, self.tokens = api, chat, plan, tokens
+        self.key = chat_key(secret, BOT_ID, chat)
+        self.secret = secret
+        self.sent = 0
+        self.mirror = flow().new()  # where this practitioner believes the check is
+
+    def push(self, raw: dict[str, Any]) -> None:
+        self.api.queues[self.tokens[self.sent % len(self.tokens)]].append(raw)
+        self.sent += 1
+
+    async def step(self, raw: dict[str, Any], timeout: float) -> None:
+        """Send an update and wait for the screen it brings."""
+        event = self.api.screens[self.chat]
+        event.clear()
+        self.push(raw)
+        await asyncio.wait_for(event.wait(), timeout)
+
+    def button(self, action: str) -> tuple[int, str]:
+        for mid, _, data in reversed(self.api.buttons(self.chat)):
+            pressed = callbacks.decode(self.secret, self.key, data)
+            if pressed is not None and pressed.check_id and pressed.action == action:
+                return mid, data
+        raise AssertionError(f"no button for {action} on screen")
+
+    async def run(self, timeout: float) -> None:
+        await self.step(message(self.api, self.chat, "/check"), timeout)
+        f = flow()
+        f.fire(self.mirror, "start")
+        if self.chat % 5 == 0:  # some type details by mistake: deleted, never kept
+            await self.step(message(self.api, self.chat, "Her name is Jane Smith"), timeout)
+        for _ in range(80):
+            action = action_for(self.plan, self.mirror)
+            if action is None:
+                return
+            mid, data = self.button(action)
+            parsed = parse_action(action)
+            assert parsed is not None and f.fire(self.mirror, *parsed)
+            await self.step(press(self.chat, data, mid), timeout)
+            if self.mirror.state == "outcome":
+                return
+        raise AssertionError("no outcome within 80 presses")
+
+
+def expected_outcomes(plan: Plan, contacts: Path, moments: list[dt.datetime]) -> set[str]:
+    """The first part of the outcome message for ``plan``, rendered at each moment (the bot's clock
+    is real time, and the route can change at a boundary between the start and the end)."""
+    directory = load_directory(contacts)
+    out = set()
+    for moment in moments:
+        svc = CheckService(flow=flow(), store=MemoryStore(), directory=directory, clock=lambda m=moment: m)
+        conv = expected(plan)
+        screen = Screens(flow()).outcome(conv, svc.context(conv.answers.get("service") or None))
+        out.add(to_html_parts(screen)[0])
+    return out
+
+
+async def run_load(tmp_path: Path, database_url: str, processes: int, practitioners: int) -> None:
+    from zoneinfo import ZoneInfo
+
+    london = ZoneInfo("Europe/London")
+    api = SharedTelegram()
+    server, port = await serve_shared(api)
+    secret = secrets.token_urlsafe(32)
+    tokens = [TOKEN, SECOND_TOKEN][:processes]
+    procs = []
+    try:
+        for n, token in enumerate(tokens):
+            env = bot_env(
+                tmp_path, port, DATABASE_URL=database_url, CHAT_KEY_SECRET=secret, TELEGRAM_BOT_TOKEN=token
+            )
+            procs.append(await start_bot(env, tmp_path / f"bot{n}.log"))
+        deadline = time.monotonic() + 60
+        while len(api.of("setMyCommands")) < processes:
+            assert all(p.returncode is None for p in procs), "a bot process died at start-up"
+            assert time.monotonic() < deadline, "the bots did not start"
+            await asyncio.sleep(0.05)
+        rng = random.Random(practitioners * 31 + processes)
+        base = 830000
+        crowd = [
+            Practitioner(api, base + i, random_plan(rng), tokens[i % processes :] + tokens[: i % processes],
+                         secret.encode())
+            for i in range(practitioners)
+        ]  # fmt: skip
+        started_at = dt.datetime.now(london)
+        started = time.monotonic()
+        per_screen = scale(60, 240)  # the bots are paced at 30 messages a second, shared by everyone
+        results = await asyncio.gather(*(p.run(per_screen) for p in crowd), return_exceptions=True)
+        took = time.monotonic() - started
+        failures = [(p.chat, repr(r)) for p, r in zip(crowd, results, strict=True) if r is not None]
+        assert not failures, f"{len(failures)} checks did not finish: {failures[:5]}"
+        await asyncio.sleep(0.3)  # the last outcomes' further parts and button drops
+        contacts = tmp_path / "contacts.yaml"
+        moments = [started_at, dt.datetime.now(london)]
+        for p in crowd:
+            sent = [
+                str(c.params["text"])
+                for c in api.delivered
+                if c.method == "sendMessage" and int(c.params["chat_id"]) == p.chat
+                and level_of(str(c.params["text"]))
+            ]  # fmt: skip
+            assert len(sent) == 1, f"chat {p.chat}: {len(sent)} outcomes"
+            want = expected_outcomes(p.plan, contacts, moments)
+            assert sent[0] in want, f"chat {p.chat}: wrong outcome"
+            assert api.outcomes(p.chat) == [expected(p.plan).level]
+        stray = {int(c.params["chat_id"]) for c in api.delivered if "chat_id" in c.params}
+        assert stray <= {p.chat for p in crowd}, "a message went to a chat that sent nothing"
+        calls = len(api.delivered)
+        print(
+            f"load: {practitioners} practitioners, {processes} process(es), {calls} Bot API calls, "
+            f"all outcomes right in {took:.1f} s"
+        )
+    finally:
+        for proc in procs:
+            await stop(proc)
+        server.stop()
+    logged = "".join((tmp_path / f"bot{n}.log").read_text(errors="replace") for n in range(processes))
+    assert "Traceback" not in logged and "unhandled" not in logged
+    assert "Jane Smith" not in logged and TOKEN.split(":")[1] not in logged
+    assert not any(str(830000 + i) in logged for i in range(practitioners))
+
+
+async def test_many_practitioners_at_once_against_one_bot_process_on_sqlite(tmp_path: Path) -> None:
+    filled_contacts(tmp_path)
+    await run_load(tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", 1, scale(20, 200))
+
+
+@pytest.mark.postgres
+async def test_many_practitioners_at_once_against_two_bot_processes_sharing_postgres(
+    tmp_path: Path,
+    pg_database: Database,  # noqa: F811
+) -> None:
+    filled_contacts(tmp_path)
+    await run_load(tmp_path, pg_database.url, 2, scale(20, 200))
