@@ -153,9 +153,7 @@ def random_plan(rng: random.Random) -> Plan:
     f = flow()
     multi = [s for s in f.steps if s.kind == "multi"]
     closers = {s.id: rng.choice(["done", "done", "done", "none", "unsure"]) for s in multi}
-    ticks = {
-        s.id: tuple(i for i in s.items if closers[s.id] != "none" and rng.random() < 0.2) for s in multi
-    }
+    ticks = {s.id: tuple(i for i in s.items if closers[s.id] != "none" and rng.random() < 0.2) for s in multi}
     return Plan(
         danger=rng.choice(["no", "no", "no", "yes", "unsure"]),
         alert=rng.choice(["continue", "continue", "skip"]),
