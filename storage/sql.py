@@ -17,11 +17,13 @@ Schema: :func:`migrate` brings the database to the Alembic head (or, with ``upgr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import datetime as dt
+import fcntl
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -427,6 +429,26 @@ def pending_migrations(connection: Connection) -> list[str]:
     return [f"{rev.revision} ({(rev.doc or '').strip()})" for rev in reversed(list(revisions))]
 
 
+@contextlib.contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """Processes starting together on one SQLite file migrate one at a time.
+
+    Switching a new file to WAL and creating tables can meet another process's lock outside the
+    busy handler's reach; an OS file lock beside the database serialises them (PostgreSQL uses an
+    advisory lock instead).
+    """
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def migrate(url: str, *, upgrade: bool = True) -> None:
     """Bring the schema to the latest revision, or with ``upgrade=False`` refuse if it is behind.
 
@@ -435,7 +457,7 @@ def migrate(url: str, *, upgrade: bool = True) -> None:
     """
     engine = make_engine(url)
     try:
-        with _ALEMBIC, engine.begin() as connection:
+        with _ALEMBIC, _sqlite_migration_lock(engine), engine.begin() as connection:
             if upgrade:
                 if connection.dialect.name == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK})
