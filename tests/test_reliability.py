@@ -33,7 +33,7 @@ from telegram import Update
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 
-import bot.telegram.handlers as handlers
+import bot.telegram.delivery as delivery
 from bot.service import CheckService
 from bot.telegram import callbacks
 from bot.telegram.webhook import MAX_BODY, SECRET_HEADER, make_web_app
@@ -186,7 +186,7 @@ async def harness(
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same three attempts, with millisecond waits, so the fault tests stay fast."""
-    monkeypatch.setattr(handlers, "RETRY_DELAYS", (0.005, 0.01))
+    monkeypatch.setattr(delivery, "RETRY_DELAYS", (0.005, 0.01))
 
 
 def safety_nets(api: Telegram, chat: int) -> int:
