@@ -49,7 +49,7 @@ from flows.schema import load_content
 from storage.base import chat_key
 from storage.sql import SqlStore, migrate
 from storage.tables import ConversationRow
-from tests.botapi import BOT_ID, message, serve
+from tests.botapi import BOT_ID, message, serve, stop
 from tests.deploy import filled_contacts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -237,13 +237,7 @@ async def telegram_start_seconds(folder: Path) -> float:
             await asyncio.sleep(0.005)
         return seen[0] - started
     finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 15)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+        await stop(proc)
         server.stop()
 
 

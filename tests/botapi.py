@@ -69,6 +69,14 @@ class FakeTelegram:
     def calls_params(self, *methods: str) -> list[dict[str, Any]]:
         return [c.params for c in self.calls if c.method in methods]
 
+    def has_updates(self, token: str) -> bool:
+        """Whether getUpdates from the bot with ``token`` would return anything."""
+        return bool(self.updates)
+
+    def handle_for(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A call made with ``token``: one bot here (subclasses may serve several)."""
+        return self.handle(method, params)
+
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.calls.append(Call(method, params))
         if self.faults.get(method):
@@ -208,7 +216,7 @@ async def serve(api: FakeTelegram) -> tuple[Any, int]:
     import tornado.web
 
     class Handler(tornado.web.RequestHandler):
-        async def post(self, _token: str, method: str) -> None:
+        async def post(self, token: str, method: str) -> None:
             params: dict[str, Any] = {}
             for name, values in self.request.body_arguments.items():
                 raw = values[0].decode()
@@ -216,9 +224,9 @@ async def serve(api: FakeTelegram) -> tuple[Any, int]:
                     params[name] = json.loads(raw) if raw[:1] in "[{" else raw
                 except ValueError:
                     params[name] = raw
-            if method == "getUpdates" and not api.updates:
+            if method == "getUpdates" and not api.has_updates(token):
                 await asyncio.sleep(0.05)  # a short long-poll, so an idle bot does not spin
-            status, body = api.handle(method, params)
+            status, body = api.handle_for(token, method, params)
             self.set_status(status)
             self.set_header("Content-Type", "application/json")
             self.write(json.dumps(body))
@@ -233,3 +241,14 @@ async def serve(api: FakeTelegram) -> tuple[Any, int]:
     server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/bot([^/]+)/(\w+)", Handler)]))
     server.listen(port, address="127.0.0.1")
     return server, port
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    """Stop a bot process: SIGTERM, then SIGKILL if it has not gone within 15 s."""
+    if proc.returncode is None:
+        proc.terminate()
+        try:
+            await asyncio.wait_for(proc.wait(), 15)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()

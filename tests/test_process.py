@@ -18,7 +18,7 @@ import pytest
 import tornado.httpserver
 
 from bot.telegram.webhook import SECRET_HEADER, make_web_app
-from tests.botapi import FakeTelegram, message, press, serve
+from tests.botapi import FakeTelegram, message, press, serve, stop
 from tests.deploy import filled_contacts
 from tests.telegram_harness import TOKEN, running_bot
 
@@ -92,16 +92,6 @@ async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Proces
         stdout=out,
         stderr=out,
     )
-
-
-async def stop(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.terminate()
-        try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
 
 
 async def test_a_new_user_completes_a_check_against_a_local_bot_api_server(tmp_path: Path) -> None:

@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import random
 import secrets
-import socket
 import time
 from collections import defaultdict, deque
 from pathlib import Path
 from typing import Any
 
 import pytest
-import tornado.httpserver
-import tornado.web
 
 from bot.render import to_html_parts
 from bot.service import CheckService, parse_action
@@ -37,12 +33,12 @@ from flows.directory import load_directory
 from flows.screens import Screens
 from storage.base import chat_key
 from storage.memory import MemoryStore
-from tests.botapi import BOT_ID, Call, message, press
+from tests.botapi import BOT_ID, Call, message, press, serve, stop
 from tests.db_fixtures import Database, pg_database  # noqa: F401
 from tests.deploy import filled_contacts
 from tests.soak import Plan, Telegram, action_for, expected, flow, level_of, random_plan, scale
 from tests.telegram_harness import TOKEN
-from tests.test_process import bot_env, start_bot, stop
+from tests.test_process import bot_env, start_bot
 
 pytestmark = pytest.mark.slow
 SECOND_TOKEN = "987654321:" + "B" * 35
@@ -56,6 +52,9 @@ class SharedTelegram(Telegram):
         self.queues: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
         self.screens: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
 
+    def has_updates(self, token: str) -> bool:
+        return bool(self.queues[token])
+
     def handle_for(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method != "getUpdates":
             status, body = self.handle(method, params)
@@ -68,36 +67,6 @@ class SharedTelegram(Telegram):
         while queue and queue[0]["update_id"] < offset:
             queue.popleft()
         return 200, {"ok": True, "result": list(queue)[:100]}
-
-
-async def serve_shared(api: SharedTelegram) -> tuple[Any, int]:
-    """Serve ``api`` over HTTP on 127.0.0.1 (a free port), routing getUpdates by token."""
-
-    class Handler(tornado.web.RequestHandler):
-        async def post(self, token: str, method: str) -> None:
-            params: dict[str, Any] = {}
-            for name, values in self.request.body_arguments.items():
-                raw = values[0].decode()
-                try:
-                    params[name] = json.loads(raw) if raw[:1] in "[{" else raw
-                except ValueError:
-                    params[name] = raw
-            if method == "getUpdates" and not api.queues[token]:
-                await asyncio.sleep(0.05)  # a short long-poll, so an idle bot does not spin
-            status, body = api.handle_for(token, method, params)
-            self.set_status(status)
-            self.set_header("Content-Type", "application/json")
-            self.write(json.dumps(body))
-
-        def check_xsrf_cookie(self) -> None:
-            return None
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/bot([^/]+)/(\w+)", Handler)]))
-    server.listen(port, address="127.0.0.1")
-    return server, port
 
 
 class Practitioner:
@@ -165,7 +134,7 @@ async def run_load(tmp_path: Path, database_url: str, processes: int, practition
 
     london = ZoneInfo("Europe/London")
     api = SharedTelegram()
-    server, port = await serve_shared(api)
+    server, port = await serve(api)
     secret = secrets.token_urlsafe(32)
     tokens = [TOKEN, SECOND_TOKEN][:processes]
     procs = []
