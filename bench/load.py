@@ -40,7 +40,7 @@ MAX_STEPS = 20  # a check that has not ended after this many "Done" taps has gon
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 # Button labels, as tests/telegram_harness.py drives the check.
-DANGER_YES, DANGER_NO, CONTINUE = "🚨 Yes, in danger now", "No", "continue the check"
+DANGER_YES, DANGER_NO, CONTINUE = "🚨 Yes, in danger now", "No", "Continue the check"
 DONE, BACK_TO_CHECK, EMERGENCY_BUTTON = "Done", "Back to the check", "🚨 Emergency"
 AGES = ("13 to 15", "16 or 17", "Under 13")
 SERVICES = ("Education", "Health", "Social Work", "Police", "Voluntary")

@@ -21,6 +21,7 @@ from bot.service import CheckService
 from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, check_deployable, load_directory
 from flows.machine import Flow
 from flows.schema import ContentError, load_content
+from flows.screens import Channel
 from storage.base import StoreUnavailable, chat_key
 
 LONDON = ZoneInfo("Europe/London")
@@ -49,7 +50,13 @@ def _database_url(settings: Settings) -> str:
     return settings.database_url or default_database_url()
 
 
-def _service(settings: Settings, clock: Callable[[], dt.datetime]) -> CheckService:
+def _service(
+    settings: Settings,
+    clock: Callable[[], dt.datetime],
+    *,
+    channel: Channel = "telegram",
+    counting: bool = True,
+) -> CheckService:
     """The check service over the configured store, its schema brought up to date first."""
     from storage.sql import SqlStore, migrate
 
@@ -58,14 +65,19 @@ def _service(settings: Settings, clock: Callable[[], dt.datetime]) -> CheckServi
     url = _database_url(settings)
     migrate(url)
     store = SqlStore(url=url, ttl=dt.timedelta(hours=settings.session_ttl_hours), validate=flow.load)
-    return CheckService(flow=flow, store=store, directory=directory, clock=clock)
+    return CheckService(
+        flow=flow, store=store, directory=directory, clock=clock, channel=channel, counting=counting
+    )
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import run_console
 
-    # The terminal is one throwaway chat: its key is random per run, so nothing links runs.
-    return run_console(_service(settings, _clock(args.now)), key=chat_key(secrets.token_bytes(32), 0, 0))
+    # The terminal is one throwaway chat: its key is random per run, so nothing links runs, and
+    # its open check is deleted on leaving. A run pretending another time (--now) is practice and
+    # is never counted in the figures.
+    service = _service(settings, _clock(args.now), channel="terminal", counting=args.now is None)
+    return run_console(service, key=chat_key(secrets.token_bytes(32), 0, 0))
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
@@ -105,10 +117,12 @@ def cmd_diagram(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def cmd_reference(settings: Settings, _args: argparse.Namespace) -> int:
-    """Write the one-page quick reference to docs/quick-reference.md."""
-    from flows.reference import quick_reference
+    """Write the printable quick reference, with the contacts file's numbers, to docs/ (.md, .html)."""
+    from flows.reference import quick_reference, quick_reference_html
 
-    return _write(DOCS / "quick-reference.md", quick_reference(load_content(settings.content_file)))
+    content, directory = load_content(settings.content_file), _directory(settings)
+    _write(DOCS / "quick-reference.md", quick_reference(content, directory))
+    return _write(DOCS / "quick-reference.html", quick_reference_html(content, directory))
 
 
 def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:

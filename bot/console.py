@@ -25,13 +25,14 @@ LETTERS = {
     "c": "contacts",
     "p": "privacy",
     "a": "about",
-    "h": "help",
 }
 KEYS_LINE = (
     "Type a number and press Enter. Any time: e emergency · i signs · v vulnerabilities · o online"
     " · w what is CSE · c contacts · p privacy · a about · x stop the check · q quit"
 )
 TYPED = "Please only type a number or a letter from the list. Never type names or details about a child."
+GOODBYE_COUNTED = "Goodbye. Your answers were deleted. Only anonymous counts (date, level, service) are kept."
+GOODBYE = "Goodbye. Nothing from this session was kept."
 
 
 class Console:
@@ -86,18 +87,35 @@ class Console:
         self.in_check = reply.token is not None
         self.show(self.screen)
 
+    async def discard(self) -> None:
+        """Delete the check in progress, if any: the terminal keeps nothing once it is left."""
+        try:
+            await self.service.cancel(key=self.key, update_id=None)
+        except Exception as err:  # noqa: BLE001 - leaving must never fail; the row expires anyway
+            note = f"(Could not delete the open check now: {type(err).__name__}. It expires by itself.)"
+            print(note, file=self.out)
+
+    async def goodbye(self) -> int:
+        await self.discard()
+        print("\n" + (GOODBYE_COUNTED if self.service.counting else GOODBYE), file=self.out)
+        return 0
+
     async def run(self) -> int:
+        try:
+            return await self._loop()
+        finally:
+            await self.discard()  # also on Ctrl-C; deleting twice is harmless
+
+    async def _loop(self) -> int:
         self.show(self.screen)
         while True:
             line = await asyncio.to_thread(self.inp.readline)
             if not line:
-                print("\nGoodbye. Nothing from this session was kept.", file=self.out)
-                return 0
+                return await self.goodbye()
             choice = line.strip().lower()
             buttons = self._buttons(self.screen)
             if choice == "q":
-                print("Goodbye. Nothing from this session was kept.", file=self.out)
-                return 0
+                return await self.goodbye()
             try:
                 if choice.isdigit() and 1 <= int(choice) <= len(buttons):
                     await self._apply(buttons[int(choice) - 1][0])
@@ -116,5 +134,5 @@ def run_console(service: CheckService, *, key: str, inp: TextIO = sys.stdin, out
     try:
         return asyncio.run(Console(service, key, out=out, inp=inp).run())
     except KeyboardInterrupt:
-        print("\nGoodbye. Nothing from this session was kept.", file=out)
+        print("\n" + (GOODBYE_COUNTED if service.counting else GOODBYE), file=out)
         return 0

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
-from flows.screens import LOOKUPS, Context, Screen, Screens
+from flows.screens import LOOKUPS, Channel, Context, Screen, Screens
 from storage.base import ABANDONED, ConversationStore, Decision, OutcomeCount, Record
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,21 @@ class CheckService:
         store: ConversationStore,
         directory: Directory,
         clock: Callable[[], dt.datetime],
+        channel: Channel = "telegram",
+        counting: bool = True,
     ) -> None:
         self.flow = flow
         self.screens = Screens(flow)
         self.store = store
         self.directory = directory
         self.clock = clock
+        self.channel: Channel = channel
+        # False for practice runs (a terminal pretending another time with --now): nothing
+        # they do reaches the anonymous figures.
+        self.counting = counting
 
     def context(self, service: str | None = None) -> Context:
-        return Context(self.directory, self.clock(), service)
+        return Context(self.directory, self.clock(), service, self.channel)
 
     # -- the check -----------------------------------------------------------------------
     async def start(self, *, key: str, update_id: int | None, anchor: int | None = None) -> Reply:
@@ -126,7 +132,7 @@ class CheckService:
                 result["reply"] = Reply(screen, None, edit=False, anchor=record.anchor_message_id)
                 level = conv.level or self.flow.content.default_level
                 count = OutcomeCount(self.clock().date(), level, record.content_version, service)
-                return Decision(None, count)
+                return Decision(None, count if self.counting else None)
             if conv.state == CANCELLED:
                 result["reply"] = Reply(
                     self.screens.cancelled(self.context(service or None)), None, edit=True
@@ -197,6 +203,8 @@ class CheckService:
 
     async def note_lookup(self, name: str) -> None:
         """Count a lookup anonymously; a failure to count never stops the lookup."""
+        if not self.counting:
+            return
         try:
             await self.store.count_lookup(day=self.clock().date(), name=name)
         except Exception as err:  # noqa: BLE001 - counting is never worth a failed answer
@@ -205,7 +213,7 @@ class CheckService:
     # -- helpers --------------------------------------------------------------------------
     def _abandoned(self, record: Record | None) -> OutcomeCount | None:
         """The anonymous count for a check left unfinished (replaced or cancelled), if there was one."""
-        if record is None:
+        if record is None or not self.counting:
             return None
         conv = self._load(record)
         service = (conv.answers.get("service") if conv else None) or ""

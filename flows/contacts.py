@@ -31,10 +31,15 @@ class ContactLine:
 
 @dataclass(frozen=True)
 class Route:
-    """Whether it is office hours now, and the one-line basis shown to the practitioner."""
+    """Whether it is office hours now, and the one-line basis shown to the practitioner.
+
+    ``gap``: neither the office nor the out-of-hours service answers now (a gap in cover that the
+    deployment check reports); the police non-emergency line then stands in for social work.
+    """
 
     in_hours: bool
     basis: str
+    gap: bool = False
 
 
 class Directory(Protocol):
@@ -53,6 +58,9 @@ class Directory(Protocol):
 
     def resolve(self, role: str, *, service: str | None, now: dt.datetime) -> list[ContactLine]:
         """The lines to show for a contact role."""
+
+    def reference_lines(self) -> list[ContactLine]:
+        """Every contact with its hours, whatever the time: for the printed quick reference."""
 
 
 # National numbers marked verified in shared/reference/domain-facts.md, section 4.
@@ -78,11 +86,21 @@ class GenericDirectory:
         when = "office hours" if in_hours else "out of hours"
         return Route(in_hours, f"{now:%A %H:%M}, {when} (assumed Mon to Fri, 9 to 5)")
 
+    def reference_lines(self) -> list[ContactLine]:
+        return [
+            NATIONAL["police_999"],
+            ContactLine("Your designated person for child protection", None, "in your organisation"),
+            ContactLine("Your local social work office", None, "office hours"),
+            ContactLine("Emergency social work service (out of hours)", None, "evenings, weekends, holidays"),
+            *(NATIONAL[r] for r in ("police_101", "nspcc", "childline", "ceop", "stop_it_now")),
+        ]
+
     def resolve(self, role: str, *, service: str | None, now: dt.datetime) -> list[ContactLine]:
         if role in NATIONAL:
             return [NATIONAL[role]]
         if role == "designated_person":
-            return [ContactLine("Your designated person for child protection", None, "in your organisation")]
+            when = "in your organisation" if self.route(now).in_hours else "when next available"
+            return [ContactLine("Your designated person for child protection", None, when)]
         if role == "social_work":
             if self.route(now).in_hours:
                 return [ContactLine("Your local social work office", None, "office hours")]

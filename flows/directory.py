@@ -120,6 +120,12 @@ def dial_phone(raw: str) -> str:
 
 # -- office hours ---------------------------------------------------------------------------------
 Interval = tuple[dt.time, dt.time]
+# "24:00" as a closing time: the end of the day (every clock time compares below it).
+END_OF_DAY = dt.time.max
+
+
+def _clock_text(t: dt.time) -> str:
+    return "24:00" if t == END_OF_DAY else f"{t:%H:%M}"
 
 
 def _day_hours(value: Any) -> Any:
@@ -135,12 +141,13 @@ def _day_hours(value: Any) -> Any:
         if not m:
             raise ValueError(f"'{part.strip()}' is not like '08:45-16:45'")
         h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise ValueError(f"'{part.strip()}' is not a valid time range (00:00 to 23:59)")
-        start, end = dt.time(h1, m1), dt.time(h2, m2)
+        midnight = (h2, m2) == (24, 0)
+        if h1 > 23 or (h2 > 23 and not midnight) or m1 > 59 or m2 > 59:
+            raise ValueError(f"'{part.strip()}' is not a valid time range (00:00 to 24:00)")
+        start, end = dt.time(h1, m1), END_OF_DAY if midnight else dt.time(h2, m2)
         if end <= start:
             raise ValueError(
-                f"'{part.strip()}': closing time {end:%H:%M} is not after opening time {start:%H:%M}"
+                f"'{part.strip()}': closing time {_clock_text(end)} is not after opening time {start:%H:%M}"
             )
         if out and start < out[-1][1]:
             raise ValueError(f"'{part.strip()}' starts before the previous range ends")
@@ -200,25 +207,8 @@ class Service(_Strict):
     designated: Designated
 
 
-class SocialWork(_Strict):
-    office: PhoneLine
-    out_of_hours: PhoneLine
-
-
-class Police(_Strict):
-    emergency: EmergencyLine = _default("police_999", EmergencyLine)
-    non_emergency: NonEmergencyLine = _default("police_101", NonEmergencyLine)
-
-
-class National(_Strict):
-    nspcc: Line = _default("nspcc")
-    childline: Line = _default("childline")
-    ceop: Line = _default("ceop")
-    stop_it_now: Line = _default("stop_it_now")
-
-
 class OfficeHours(_Strict):
-    """When the local social work office line is answered, per weekday."""
+    """When a line is answered, per weekday."""
 
     monday: DayHours
     tuesday: DayHours
@@ -232,6 +222,30 @@ class OfficeHours(_Strict):
         """Opening intervals on a weekday (0 = Monday)."""
         hours: tuple[Interval, ...] = getattr(self, WEEKDAYS[weekday])
         return hours
+
+
+class OutOfHoursLine(PhoneLine):
+    """The out-of-hours social work service. ``open``: when it answers on ordinary days; on public
+    holidays and closed dates (when the office is shut all day) it is taken to answer all day."""
+
+    open: OfficeHours
+
+
+class SocialWork(_Strict):
+    office: PhoneLine
+    out_of_hours: OutOfHoursLine
+
+
+class Police(_Strict):
+    emergency: EmergencyLine = _default("police_999", EmergencyLine)
+    non_emergency: NonEmergencyLine = _default("police_101", NonEmergencyLine)
+
+
+class National(_Strict):
+    nspcc: Line = _default("nspcc")
+    childline: Line = _default("childline")
+    ceop: Line = _default("ceop")
+    stop_it_now: Line = _default("stop_it_now")
 
 
 class ContactsFile(_Strict):
@@ -278,6 +292,45 @@ def _holiday_calendar(region: str) -> holidays.HolidayBase:
 
 class ContactsError(DataFileError):
     """The contacts file is broken."""
+
+
+def week_text(hours: OfficeHours) -> str:
+    """A week's hours in a few words: 'Mon-Thu 08:45-16:45; Fri 08:45-15:55'."""
+    days = [", ".join(f"{a:%H:%M}-{_clock_text(b)}" for a, b in hours.on(d)) for d in range(7)]
+    out: list[str] = []
+    d = 0
+    while d < 7:
+        end = d
+        while end + 1 < 7 and days[end + 1] == days[d]:
+            end += 1
+        if days[d]:
+            name = WEEKDAYS[d][:3].title()
+            out.append(f"{name}{'-' + WEEKDAYS[end][:3].title() if end > d else ''} {days[d]}")
+        d = end + 1
+    return "; ".join(out)
+
+
+def _uncovered(intervals: list[Interval]) -> list[Interval]:
+    """The parts of a day (00:00 to 24:00) that none of the intervals covers."""
+    gaps: list[Interval] = []
+    reached = dt.time(0, 0)
+    for start, end in sorted(intervals):
+        if start > reached:
+            gaps.append((reached, start))
+        reached = max(reached, end)
+    if reached < END_OF_DAY:
+        gaps.append((reached, END_OF_DAY))
+    return gaps
+
+
+def cover_gaps(c: ContactsFile) -> list[str]:
+    """Times of an ordinary week when neither the office nor the out-of-hours service answers,
+    as ``'monday 16:45-17:00'``; [] when social work can always be reached."""
+    out: list[str] = []
+    for day in range(7):
+        both = [*c.office_hours.on(day), *c.social_work.out_of_hours.open.on(day)]
+        out += [f"{WEEKDAYS[day]} {a:%H:%M}-{_clock_text(b)}" for a, b in _uncovered(both)]
+    return out
 
 
 def _cross_check(c: ContactsFile) -> list[str]:
@@ -369,7 +422,11 @@ class YamlDirectory:
         return None
 
     def route(self, now: dt.datetime) -> Route:
-        """In hours or out of hours at ``now``, with a one-line basis to show."""
+        """In hours or out of hours at ``now``, with a one-line basis to show.
+
+        ``gap`` is set when neither the office nor the out-of-hours service answers (a gap that
+        ``check_deployable`` reports): the police non-emergency line then stands in.
+        """
         local = self.local(now)
         day, clock = local.date(), local.time().replace(tzinfo=None)
         weekday = f"{local:%A}"  # English: Python leaves LC_TIME at "C" unless the app changes it
@@ -379,8 +436,22 @@ class YamlDirectory:
             return Route(False, f"{weekday} {date} {clock:%H:%M} — {why}, out of hours")
         for start, end in self.config.office_hours.on(local.weekday()):
             if start <= clock < end:
-                return Route(True, f"{weekday} {clock:%H:%M} — office hours (until {end:%H:%M})")
-        return Route(False, f"{weekday} {clock:%H:%M} — out of hours")
+                return Route(True, f"{weekday} {clock:%H:%M} — office hours (until {_clock_text(end)})")
+        ooh = self.config.social_work.out_of_hours.open.on(local.weekday())
+        if any(start <= clock < end for start, end in ooh):
+            return Route(False, f"{weekday} {clock:%H:%M} — out of hours")
+        opens = self._next_opening(local)
+        when = f", out-of-hours team from {opens}" if opens else ""
+        return Route(False, f"{weekday} {clock:%H:%M} — social work closed{when}", gap=True)
+
+    def _next_opening(self, local: dt.datetime) -> str | None:
+        """The next time today that the office or the out-of-hours service opens, as 'HH:MM'."""
+        clock = local.time().replace(tzinfo=None)
+        day = local.weekday()
+        hours = (*self.config.office_hours.on(day), *self.config.social_work.out_of_hours.open.on(day))
+        starts = [a for a, _ in hours]
+        later = sorted(a for a in starts if a > clock)
+        return f"{later[0]:%H:%M}" if later else None
 
     def _service(self, code: str | None) -> list[Service]:
         # An unknown code (e.g. a remembered choice from an older file) falls back to all services:
@@ -401,22 +472,53 @@ class YamlDirectory:
         }
         if role in fixed:
             return [_line(fixed[role])]
-        in_hours = self.route(now).in_hours
+        route = self.route(now)
         ooh = _line(c.social_work.out_of_hours)
+        if route.gap:
+            opens = self._next_opening(self.local(now))
+            ooh = ContactLine(ooh.name, ooh.phone, f"from {opens}" if opens else ooh.detail, ooh.tel)
         if role == "social_work":
-            return [_line(c.social_work.office)] if in_hours else [ooh]
+            if route.in_hours:
+                return [_line(c.social_work.office)]
+            # Never a closed service as the only social-work route: in a gap in cover, the police
+            # non-emergency line (answered at all hours) comes first.
+            return [_line(c.police.non_emergency), ooh] if route.gap else [ooh]
         if role == "designated_person":
-            chosen = self._service(service)
-            many = len(chosen) > 1
-            lines = [
-                _line(s.designated, f"{s.label}: {s.designated.title}" if many else None) for s in chosen
-            ]
-            # Out of hours a designated person may not answer; the out-of-hours service always does.
-            # The line is the same as social_work's, so a screen listing both roles shows it once.
-            if not in_hours and not all(s.designated.available_out_of_hours for s in chosen):
-                lines.append(ooh)
-            return lines
+            return self._designated(service, None if route.in_hours else ooh)
         raise KeyError(role)
+
+    def reference_lines(self) -> list[ContactLine]:
+        """Every contact with its hours, whatever the time: for the printed quick reference."""
+        c = self.config
+        office = _line(c.social_work.office)
+        hours = week_text(c.office_hours)
+        return [
+            _line(c.police.emergency),
+            *(_line(s.designated, f"{s.label}: {s.designated.title}") for s in c.services),
+            ContactLine(office.name, office.phone, f"{hours}, not public holidays", office.tel),
+            _line(c.social_work.out_of_hours),
+            _line(c.police.non_emergency),
+            *(
+                _line(x)
+                for x in (c.national.nspcc, c.national.childline, c.national.ceop, c.national.stop_it_now)
+            ),
+        ]
+
+    def _designated(self, service: str | None, ooh: ContactLine | None) -> list[ContactLine]:
+        """The service's designated person(s). Out of hours (``ooh`` given), one who may not be
+        there is shown "when next available", followed by the out-of-hours social work line
+        (the same line as social_work's, so a screen listing both roles shows it once)."""
+        chosen = self._service(service)
+        many = len(chosen) > 1
+        lines: list[ContactLine] = []
+        for s in chosen:
+            line = _line(s.designated, f"{s.label}: {s.designated.title}" if many else None)
+            if ooh is not None and not s.designated.available_out_of_hours:
+                line = ContactLine(line.name, line.phone, f"when next available: {line.detail}", line.tel)
+            lines.append(line)
+        if ooh is not None and not all(s.designated.available_out_of_hours for s in chosen):
+            lines.append(ooh)
+        return lines
 
 
 # -- ready for real use? --------------------------------------------------------------------------
@@ -461,7 +563,11 @@ def check_deployable(directory: Directory) -> list[str]:
     """
     if not isinstance(directory, YamlDirectory):
         return ["contacts: no contacts file is configured (set CONTACTS_FILE to your contacts YAML)"]
-    problems: list[str] = []
+    problems: list[str] = [
+        f"social_work.out_of_hours.open: {gap}: neither the office nor the out-of-hours service answers"
+        " (practitioners would be sent to police 101); make the hours meet"
+        for gap in cover_gaps(directory.config)
+    ]
     if directory.config.example:
         problems.append(
             "example: the file is marked as an example; fill in every contact, then 'example: false'"

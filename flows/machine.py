@@ -6,7 +6,8 @@ and from a dict of codes only, so storage can keep it without ever holding free 
 
 - ``start`` / ``restart``: begin a new check (answers cleared)
 - ``answer <code>``: choose an option on a single, notice or service step; on a multi step the
-  codes ``none`` and ``unsure`` close the step
+  codes ``none`` and ``unsure`` close the step (``none`` only while nothing on it is ticked:
+  it never clears a tick)
 - ``toggle <item>``: tick or untick an item on a multi step
 - ``done``: close a multi step with what is ticked
 - ``back``: return to the previous step, answers kept
@@ -208,8 +209,9 @@ class Flow:
                 return new, None
             if event == "answer" and arg not in MULTI_CLOSERS:
                 return None
-            if event == "answer" and arg == "none":
-                new.picked[step.id] = []
+            if event == "answer" and arg == "none" and ticked:
+                # "None of these" reads as "none of the others" on a phone: it never clears a tick.
+                return None
             if event == "answer" and arg == "unsure":
                 if step.id not in new.unsure:
                     new.unsure.append(step.id)

@@ -1,63 +1,151 @@
-"""A one-page printable quick reference, generated from the same content file as the bot.
+"""The printable quick reference, generated from the same content and contacts as the bot.
 
-For practitioners without Telegram, and for staff-room walls. `cse-triage reference` writes it to
-docs/quick-reference.md; a test fails when it is stale, so paper and bot never disagree.
+It is the fallback when the bot cannot be reached (no signal, Telegram down, no Telegram on a
+managed phone) and a staff-room poster, so it carries the deploying organisation's numbers from
+the contacts file (marked EXAMPLE while the example file is used), what to do at each level in
+and out of hours, and the situation blocks, with no bot commands. `cse-triage reference` writes it
+as Markdown (docs/quick-reference.md) and as HTML with print styles for one or two A4 pages
+(docs/quick-reference.html); a test fails when either is stale.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from html import escape
+from typing import Literal
+
+from flows.contacts import ContactLine, Directory
 from flows.schema import Content
 
+Style = Literal["para", "bullets", "note"]
 
-def quick_reference(content: Content) -> str:
-    """The reference as Markdown."""
-    c, t, m = content, content.texts, content.meta
-    out: list[str] = [
-        f"# {t.welcome_title}: quick reference",
-        "",
-        f"> **{t.emergency_title}:** " + " ".join(t.emergency_lines),
-        "",
-        f"## {c.lookups.whatis.title}",
-        "",
-        *c.lookups.whatis.lines[:-1],
-        "",
-        *(f"- {form}" for form in c.lookups.whatis.forms),
-        "",
-        f"## {t.indicators_title}",
-        "",
-        t.indicators_intro,
-        "",
-        *(f"- {i.label}" for i in c.indicators),
-        "",
-        f"## {t.vulnerabilities_title}",
-        "",
-        t.vulnerabilities_intro,
-        "",
-        "; ".join(f.label for f in c.factors) + ".",
-        "",
-        f"## {c.lookups.online.title}",
-        "",
-        *(f"- {line}" for line in c.lookups.online.lines),
-        "",
-        f"## {t.todo_title}",
-        "",
-    ]
+
+@dataclass(frozen=True)
+class Part:
+    title: str | None
+    lines: tuple[str, ...]
+    style: Style = "bullets"
+
+
+def _contact(c: ContactLine) -> str:
+    detail = f" ({c.detail})" if c.detail else ""
+    return f"{c.name}: **{c.phone}**{detail}" if c.phone else f"{c.name}{detail}"
+
+
+def parts(content: Content, directory: Directory) -> list[Part]:
+    """The reference as neutral parts, most urgent first."""
+    c, t = content, content.texts
+    out = [Part(None, (f"**{t.emergency_title}:** " + " ".join(t.emergency_lines),), "para")]
+    if directory.is_example:
+        out.append(Part(None, (f"**{t.example_contacts}**",), "para"))
+    out.append(Part(t.contacts_title, tuple(_contact(line) for line in directory.reference_lines())))
+    levels: list[str] = []
     for level in c.levels:
         outcome = c.outcomes[level]
-        out += [f"**{outcome.title}.** " + " ".join(outcome.do_now), ""]
+        levels.append(f"**{outcome.title}.** " + " ".join(outcome.do_now))
+        if outcome.do_now_out_of_hours:
+            levels.append(f"*{t.ooh_title}:* " + " ".join(outcome.do_now_out_of_hours))
+    out.append(Part(t.todo_title, tuple(levels), "para"))
+    for add in c.addenda:
+        out.append(Part(add.title, tuple(add.lines)))
+    strong = "; ".join(i.label for i in c.indicators if i.strong)
+    other = "; ".join(i.label for i in c.indicators if not i.strong)
+    out.append(
+        Part(
+            t.indicators_title,
+            (f"**{t.strong_title}:** {strong}.", f"**{t.other_title}:** {other}."),
+        )
+    )
+    out.append(
+        Part(
+            t.vulnerabilities_title,
+            (t.vulnerabilities_intro, "; ".join(f.label for f in c.factors) + "."),
+            "para",
+        )
+    )
+    out.append(Part(c.reminders.title, (*c.reminders.lines, f"**{c.summary.title}:** {c.summary.lead}")))
+    m = c.meta
+    out.append(
+        Part(
+            None,
+            (
+                f"*{c.disclaimer}*",
+                f"Content {m.version}, reviewed {m.reviewed_on:%d %B %Y}, next review by "
+                f"{m.review_due:%d %B %Y}; owner: {m.owner}. Rules and sources: docs/triage-rules.md.",
+            ),
+            "note",
+        )
+    )
+    return out
+
+
+def quick_reference(content: Content, directory: Directory) -> str:
+    """The reference as Markdown."""
+    out = [f"# {content.texts.welcome_title}: quick reference", ""]
+    for part in parts(content, directory):
+        if part.title:
+            out += [f"## {part.title}", ""]
+        if part.style == "bullets":
+            out += [f"- {line}" for line in part.lines]
+        else:
+            for line in part.lines:
+                out += [line, ""]
+            out.pop()
+        out.append("")
     out += [
-        f"## {c.reminders.title}",
-        "",
-        *(f"- {line}" for line in c.reminders.lines),
-        "",
-        f"**{c.summary.title}:** {c.summary.lead}",
-        "",
-        f"_{c.disclaimer}_",
-        "",
-        "---",
-        f"Content {m.version}, reviewed {m.reviewed_on:%d %B %Y}, next review by {m.review_due:%d %B %Y}; "
-        f"owner: {m.owner}. Sources: " + "; ".join(s.title for s in m.sources) + ".",
-        "Generated by `cse-triage reference` from flows/content/cse.yaml: edit the content, not this file.",
+        "Generated by `cse-triage reference` from the content and contacts files: edit those, not this.",
         "",
     ]
     return "\n".join(out)
+
+
+_CSS = """
+body { font: 10.5pt/1.35 system-ui, sans-serif; margin: 1.5em auto; max-width: 52em; padding: 0 1em; }
+h1 { font-size: 15pt; margin: 0 0 .4em; } h2 { font-size: 11.5pt; margin: .8em 0 .2em; }
+p, ul, ol { margin: .2em 0 .4em; } ul, ol { padding-left: 1.3em; }
+.emergency { border: 2px solid #b00; padding: .3em .6em; font-size: 12pt; }
+.note { color: #333; font-size: 9pt; }
+@page { size: A4; margin: 10mm; }
+@media print {
+  body { margin: 0; max-width: none; font-size: 8.5pt; column-count: 2; column-gap: 6mm; }
+  h1, .emergency { column-span: all; } h2 { break-after: avoid; } li, p { break-inside: avoid; }
+}
+"""
+
+
+def _inline(text: str) -> str:
+    """Markdown's **bold** and *italic* (the only marks used here) as HTML, text escaped."""
+    out, bold, italic, i = [], False, False, 0
+    text = escape(text, quote=False)
+    while i < len(text):
+        if text.startswith("**", i):
+            out.append("</strong>" if bold else "<strong>")
+            bold, i = not bold, i + 2
+        elif text[i] == "*":
+            out.append("</em>" if italic else "<em>")
+            italic, i = not italic, i + 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def quick_reference_html(content: Content, directory: Directory) -> str:
+    """The reference as one HTML page with print styles (A4, one or two pages)."""
+    title = f"{content.texts.welcome_title}: quick reference"
+    body: list[str] = [f"<h1>{escape(title)}</h1>"]
+    for n, part in enumerate(parts(content, directory)):
+        if part.title:
+            body.append(f"<h2>{escape(part.title)}</h2>")
+        if part.style == "bullets":
+            body.append("<ul>" + "".join(f"<li>{_inline(x)}</li>" for x in part.lines) + "</ul>")
+        else:
+            cls = ' class="emergency"' if n == 0 else (' class="note"' if part.style == "note" else "")
+            body += [f"<p{cls}>{_inline(x)}</p>" for x in part.lines]
+    return (
+        '<!doctype html>\n<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )

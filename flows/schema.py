@@ -10,7 +10,7 @@ unique, steps with a way out, outcomes with a contact). Any problem stops the lo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -21,6 +21,10 @@ DEFAULT_CONTENT = Path(__file__).with_name("content") / "cse.yaml"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,24}$")]
+# A button label: short enough to read at a glance on a phone.
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=36)]
+# An item's label, two characters shorter: ticked, it carries the picked mark ("✅ ").
+ItemLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=34)]
 
 # Contact roles an outcome may name. The contacts directory (flows/contacts.py) resolves them
 # to names and numbers for the time of day and the practitioner's service.
@@ -55,11 +59,16 @@ class Meta(_Strict):
 
 
 class Item(_Strict):
-    """One tickable thing: a possible indicator or a vulnerability factor."""
+    """One tickable thing: a possible indicator or a vulnerability factor.
+
+    ``strong``: a significant indicator, enough on its own for an urgent outcome (see
+    docs/triage-rules.md). ``source``: where the item comes from when it is not in the briefing.
+    """
 
     id: Code
-    label: Text
+    label: ItemLabel
     help: Text
+    source: Text | None = None
     strong: bool = False
     online: bool = False
     asked_as: list[Code] = Field(default_factory=list)
@@ -67,7 +76,7 @@ class Item(_Strict):
 
 class Option(_Strict):
     code: Code
-    label: Text
+    label: Label
     goto: Code | None = None
 
 
@@ -80,6 +89,8 @@ class Condition(_Strict):
     any_factor: bool | None = None
     items_any: list[Code] | None = None
     unsure_any: list[Code] | None = None
+    any_strong: bool | None = None
+    indicators_at_least: int | None = Field(default=None, ge=1)
     all: list[Condition] | None = None
     any: list[Condition] | None = None
 
@@ -91,6 +102,8 @@ class Condition(_Strict):
             self.any_factor is not None,
             self.items_any is not None,
             self.unsure_any is not None,
+            self.any_strong is not None,
+            self.indicators_at_least is not None,
             self.all is not None,
             self.any is not None,
         ]
@@ -112,33 +125,64 @@ class Step(_Strict):
 
 
 class MultiControls(_Strict):
-    none: Text
-    unsure: Text
-    done: Text
-    back: Text
+    none: Label
+    unsure: Label
+    done: Label
+    back: Label
     picked_mark: Text
 
 
 class Rule(_Strict):
+    """One line of the rule table: when it holds, the level is at least ``level``.
+
+    ``id`` names the rule in docs/triage-rules.md, which gives its reason and source."""
+
+    id: Annotated[str, StringConstraints(pattern=r"^[A-Z][0-9]{1,2}$")]
     level: Code
     when: Condition
     reason: Text
 
 
-class Outcome(_Strict):
+class OutcomeText(_Strict):
+    """What an outcome says. ``do_now`` is for office hours; ``do_now_out_of_hours``, when given,
+    replaces it out of hours (evenings, weekends, public holidays), when the designated person
+    may not be there and someone who can be reached now must come first."""
+
     title: Text
     summary: Text
     do_now: list[Text] = Field(min_length=1)
+    do_now_out_of_hours: list[Text] | None = Field(default=None, min_length=1)
     contacts: list[ContactRole]
     next_tool: Text
 
+    def steps(self, *, in_hours: bool) -> list[str]:
+        return list(self.do_now if in_hours or self.do_now_out_of_hours is None else self.do_now_out_of_hours)
+
+
+class Variant(OutcomeText):
+    """The same level said differently when ``when`` holds (e.g. for an adult): the first
+    variant whose condition holds replaces the outcome's wording and contacts as a whole."""
+
+    when: Condition
+
+
+class Outcome(OutcomeText):
+    variants: list[Variant] = Field(default_factory=list)
+
+    def for_answers(self, matches: Callable[[Condition], bool]) -> OutcomeText:
+        """The variant whose condition holds first, else the outcome itself."""
+        return next((v for v in self.variants if matches(v.when)), self)
+
 
 class Addendum(_Strict):
+    """A situation block added to the outcome when its condition holds, with its source."""
+
     id: Code
     when: Condition
     title: Text
     lines: list[Text] = Field(min_length=1)
     contacts: list[ContactRole] = Field(default_factory=list)
+    source: Text
 
 
 class Block(_Strict):
@@ -155,6 +199,7 @@ class SummaryWording(_Strict):
     factors_label: Text
     unsure_label: Text
     nothing: Text
+    separator: str = "; "
 
 
 class WhatIs(Block):
@@ -173,16 +218,17 @@ class Texts(_Strict):
 
     welcome_title: Text
     welcome: list[Text] = Field(min_length=1)
-    start_button: Text
-    emergency_button: Text
-    new_check_button: Text
-    clear_button: Text
-    continue_button: Text
+    start_button: Label
+    emergency_button: Label
+    new_check_button: Label
+    clear_button: Label
+    continue_button: Label
     emergency_title: Text
     emergency_lines: list[Text] = Field(min_length=1)
     contacts_title: Text
     todo_title: Text
     why_title: Text
+    ooh_title: Text
     next_tool_title: Text
     cancelled_title: Text
     cancelled: Text
@@ -195,6 +241,8 @@ class Texts(_Strict):
     example_contacts: Text
     indicators_title: Text
     indicators_intro: Text
+    strong_title: Text
+    other_title: Text
     vulnerabilities_title: Text
     vulnerabilities_intro: Text
     vulnerabilities_asked_as: Text
@@ -202,6 +250,7 @@ class Texts(_Strict):
     help: list[Text] = Field(min_length=1)
     privacy_title: Text
     privacy: list[Text] = Field(min_length=1)
+    privacy_telegram: list[Text] = Field(default_factory=list)
     about_title: Text
     about: list[Text] = Field(min_length=1)
 
@@ -216,6 +265,7 @@ class Content(_Strict):
     multi_controls: MultiControls
     levels: list[Code] = Field(min_length=2)
     default_level: Code
+    default_reason: Text
     rules: list[Rule] = Field(min_length=1)
     outcomes: dict[Code, Outcome]
     addenda: list[Addendum] = Field(default_factory=list)
@@ -241,6 +291,10 @@ class Content(_Strict):
     @property
     def indicator_ids(self) -> frozenset[str]:
         return frozenset(i.id for i in self.indicators)
+
+    @property
+    def strong_ids(self) -> frozenset[str]:
+        return frozenset(i.id for i in self.indicators if i.strong)
 
     @property
     def factor_ids(self) -> frozenset[str]:
@@ -335,15 +389,23 @@ def _cross_check(c: Content) -> list[str]:  # noqa: C901 - one list of plain che
     for lvl in c.levels:
         if lvl not in c.outcomes:
             problems.append(f"outcomes: level '{lvl}' has no outcome")
-    for name, out in c.outcomes.items():
+    for name, outcome in c.outcomes.items():
         if name not in levels:
             problems.append(f"outcomes.{name}: not one of the levels")
-        if not out.contacts:
-            problems.append(f"outcomes.{name}.contacts: an outcome must name at least one contact")
-        if "designated_person" not in out.contacts:
-            problems.append(f"outcomes.{name}.contacts: must include 'designated_person'")
-    if "emergency" in c.outcomes and c.outcomes["emergency"].contacts[:1] != ["police_999"]:
-        problems.append("outcomes.emergency.contacts: 'police_999' must come first")
+        texts: list[tuple[str, OutcomeText]] = [(f"outcomes.{name}", outcome)]
+        texts += [(f"outcomes.{name}.variants[{v}]", var) for v, var in enumerate(outcome.variants)]
+        for path, out in texts:
+            if not out.contacts:
+                problems.append(f"{path}.contacts: an outcome must name at least one contact")
+            if "designated_person" not in out.contacts:
+                problems.append(f"{path}.contacts: must include 'designated_person'")
+            if name == "emergency" and out.contacts[:1] != ["police_999"]:
+                problems.append(f"{path}.contacts: 'police_999' must come first")
+    rule_ids: dict[str, int] = {}
+    for r, rule in enumerate(c.rules):
+        if rule.id in rule_ids:
+            problems.append(f"rules[{r}].id: duplicate rule id '{rule.id}' (also rules[{rule_ids[rule.id]}])")
+        rule_ids.setdefault(rule.id, r)
 
     conds: list[tuple[Condition, str]] = []
     for r, rule in enumerate(c.rules):
@@ -355,6 +417,9 @@ def _cross_check(c: Content) -> list[str]:  # noqa: C901 - one list of plain che
             conds += list(_conditions(st.show_if, f"steps[{s}].show_if"))
     for a, add in enumerate(c.addenda):
         conds += list(_conditions(add.when, f"addenda[{a}].when"))
+    for name, outcome in c.outcomes.items():
+        for v, var in enumerate(outcome.variants):
+            conds += list(_conditions(var.when, f"outcomes.{name}.variants[{v}].when"))
     for cond, path in conds:
         if cond.step is not None:
             if cond.step not in step_ids:

@@ -57,13 +57,18 @@ class Screen:
     meta: dict[str, str] = field(default_factory=dict)
 
 
+Channel = Literal["telegram", "terminal", "web"]
+
+
 @dataclass(frozen=True)
 class Context:
-    """What a screen needs besides the conversation: contacts, the time and the service."""
+    """What a screen needs besides the conversation: contacts, the time, the service, and the
+    channel (a few lines, such as Telegram's /forget, only make sense in one channel)."""
 
     directory: Directory
     now: dt.datetime
     service: str | None = None
+    channel: Channel = "telegram"
 
 
 class Screens:
@@ -80,12 +85,18 @@ class Screens:
         return (*row, Button("look:emergency", self.t.emergency_button))
 
     def _contacts(self, roles: Sequence[str], ctx: Context) -> Section:
+        route = ctx.directory.route(ctx.now)
+        if not route.in_hours:
+            # Out of hours whoever can be reached now comes first; the designated person (shown
+            # "when next available" by the directory) comes last.
+            roles = [r for r in roles if r != "designated_person"] + [
+                r for r in roles if r == "designated_person"
+            ]
         lines: list[ContactLine] = []
         for role in roles:
             for line in ctx.directory.resolve(role, service=ctx.service, now=ctx.now):
                 if line not in lines:
                     lines.append(line)
-        route = ctx.directory.route(ctx.now)
         return Section((route.basis,), self.t.contacts_title, "contacts", tuple(lines))
 
     def _banner(self, ctx: Context) -> tuple[Section, ...]:
@@ -116,7 +127,10 @@ class Screens:
                 )
                 for i in step.items
             ]
-            rows.append((Button("a:none", mc.none), Button("a:unsure", mc.unsure)))
+            # "None of these" only while nothing is ticked: on a phone it reads as "none of the
+            # others", so it is never offered where it could seem to clear a tick.
+            closers = (Button("a:unsure", mc.unsure),)
+            rows.append(closers if ticked else (Button("a:none", mc.none), *closers))
             rows.append((Button("done", mc.done),))
             help_lines = tuple(
                 f"{self.content.item(i).label}: {self.content.item(i).help}" for i in step.items
@@ -153,10 +167,12 @@ class Screens:
     def outcome(self, conv: Conversation, ctx: Context) -> Screen:
         """The guidance at the end of a check: what to do, whom to call, and a summary."""
         result = evaluate(self.content, conv)
-        out = self.content.outcomes[result.level]
+        out = result.text
+        in_hours = ctx.directory.route(ctx.now).in_hours
         roles: list[str] = list(out.contacts)
         sections: list[Section] = [*self._banner(ctx), Section((out.summary,))]
-        sections.append(Section(tuple(out.do_now), self.t.todo_title, "numbered"))
+        todo = self.t.todo_title if in_hours else f"{self.t.todo_title} ({self.t.ooh_title.lower()})"
+        sections.append(Section(tuple(out.steps(in_hours=in_hours)), todo, "numbered"))
         for add in result.addenda:
             roles += [r for r in add.contacts if r not in roles]
         sections.append(self._contacts(roles, ctx))
@@ -180,23 +196,34 @@ class Screens:
         )
 
     def _summary(self, conv: Conversation, level_title: str) -> Section:
-        """An anonymous summary to read out on the phone: codes turned into labels, nothing else."""
+        """An anonymous summary to read out on the phone: codes turned into labels, nothing else.
+
+        Item labels hold commas ("Going missing, home or school"), so items are separated by the
+        content's separator ("; "); "not sure" lists the items of the steps concerned, not titles.
+        """
         w = self.content.summary
         items = conv.items()
         age_step = next((s for s in self.flow.steps if s.id == "age"), None)
         age = dict(self.flow.options(age_step)).get(conv.answers.get("age", ""), "-") if age_step else "-"
         indicators = [self.content.item(i).label for i in items if i in self.content.indicator_ids]
         factors = [self.content.item(i).label for i in items if i in self.content.factor_ids]
-        unsure = [self.flow.step(s).title for s in conv.unsure]
+        unsure = [
+            self.content.item(i).label
+            for s in self.flow.steps
+            if s.id in conv.unsure
+            for i in s.items
+            if i not in items
+        ]
+        sep = w.separator
         lines = [
             w.lead,
             f"{w.age_label}: {age}",
             f"{w.level_label}: {level_title}",
-            f"{w.indicators_label}: {', '.join(indicators) or w.nothing}",
-            f"{w.factors_label}: {', '.join(factors) or w.nothing}",
+            f"{w.indicators_label}: {sep.join(indicators) or w.nothing}",
+            f"{w.factors_label}: {sep.join(factors) or w.nothing}",
         ]
         if unsure:
-            lines.append(f"{w.unsure_label}: {', '.join(unsure)}")
+            lines.append(f"{w.unsure_label}: {sep.join(unsure)}")
         return Section(tuple(lines), w.title, "bullets")
 
     # -- lookups -----------------------------------------------------------------------------
@@ -212,8 +239,13 @@ class Screens:
             )
         elif name == "indicators":
             title = t.indicators_title
-            lines = tuple(f"{i.label}: {i.help}" for i in c.indicators)
-            sections = (Section((t.indicators_intro,)), Section(lines, style="bullets"))
+            strong = tuple(f"{i.label}: {i.help}" for i in c.indicators if i.strong)
+            other = tuple(f"{i.label}: {i.help}" for i in c.indicators if not i.strong)
+            sections = (
+                Section((t.indicators_intro,)),
+                Section(strong, t.strong_title, "bullets"),
+                Section(other, t.other_title, "bullets"),
+            )
         elif name == "vulnerabilities":
             title = t.vulnerabilities_title
             lines = tuple(
@@ -250,7 +282,8 @@ class Screens:
             ]
             sections = (self._contacts(roles, ctx),)
         elif name == "privacy":
-            title, sections = t.privacy_title, (Section(tuple(t.privacy), style="bullets"),)
+            lines = (*t.privacy, *(t.privacy_telegram if ctx.channel == "telegram" else ()))
+            title, sections = t.privacy_title, (Section(tuple(lines), style="bullets"),)
         elif name == "about":
             m = c.meta
             title = t.about_title

@@ -28,6 +28,11 @@ def filled_contacts(folder: Path) -> Path:
     """Write a deployable copy of the example contacts file and return its path."""
     data = _fill(yaml.safe_load(EXAMPLE_CONTACTS.read_text(encoding="utf-8")))
     data["example"] = False
+    # The example's out-of-hours team starts at 17:00, after the office shuts: close that gap.
+    hours = data["social_work"]["out_of_hours"]["open"]
+    for day in ("monday", "tuesday", "wednesday", "thursday"):
+        hours[day] = "00:00-08:45, 16:45-24:00"
+    hours["friday"] = "00:00-08:45, 15:55-24:00"
     path = folder / "contacts.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path

@@ -98,10 +98,10 @@ class Bot:
         command = await self.send(chat_id, "/check")
         await self.tap(chat_id, danger)
         if danger != "No":
-            await self.tap(chat_id, "continue the check")
+            await self.tap(chat_id, "Continue the check")
         await self.tap(chat_id, age)
         await self.tap(chat_id, service)
-        for _ in range(5):
+        while any("Done" in t for _, t, _ in self.api.buttons(chat_id)):
             labels = [t for _, t, _ in self.api.buttons(chat_id)]
             for tick in ticks:
                 if any(tick in label for label in labels):

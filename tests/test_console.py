@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run(keys: str, *args: str) -> subprocess.CompletedProcess[str]:
+def run(keys: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN",)}
+    env.update(extra_env)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=keys,
@@ -25,8 +28,9 @@ def run(keys: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_piped_session_reaches_an_urgent_outcome() -> None:
-    # Start, not in danger, 13 to 15, Education, tick assault, Done, then Done through the rest.
-    proc = run("1\n2\n2\n1\n2\n8\n8\n7\n9\n9\n", "console", "--now", "2026-12-02 10:00")
+    # Start, not in danger, 13 to 15, Education, tick assault, Done (7th once "None of these" has
+    # gone), then Done through the rest (8th on five-item steps, 9th on six-item steps).
+    proc = run("1\n2\n2\n1\n2\n7\n8\n8\n8\n9\n9\n", "console", "--now", "2026-12-02 10:00")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Share this concern today" in out
@@ -97,3 +101,41 @@ def test_make_run_without_a_token_starts_the_terminal_check() -> None:
 def test_eof_exits_cleanly() -> None:
     proc = run("", "console")
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
+
+
+def rows(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_quitting_mid_check_keeps_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    # Start, not in danger, 13 to 15, Education, tick assault: then quit mid-check.
+    proc = run("1\n2\n2\n1\n2\nq\n", "console", DATABASE_URL=f"sqlite:///{db}")
+    assert proc.returncode == 0, proc.stderr
+    assert "✅ Assault, seen or suspected" in proc.stdout, "the check was open when we quit"
+    assert rows(db, "conversation") == 0
+    assert "Your answers were deleted" in proc.stdout
+    # End of input mid-check (a closed pipe, a closed terminal) is the same.
+    proc = run("1\n2\n2\n", "console", DATABASE_URL=f"sqlite:///{db}")
+    assert rows(db, "conversation") == 0 and "Your answers were deleted" in proc.stdout
+
+
+def test_a_practice_run_with_now_is_never_counted_and_says_so(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    keys = "1\n2\n2\n1\n2\n7\n8\n8\n8\n9\n9\ni\n1\n2\n2\nq\n"  # one finished, one left open
+    proc = run(keys, "console", "--now", "2026-12-02 10:00", DATABASE_URL=f"sqlite:///{db}")
+    assert "Share this concern today" in proc.stdout
+    assert (rows(db, "conversation"), rows(db, "outcome_count"), rows(db, "lookup_count")) == (0, 0, 0)
+    assert proc.stdout.rstrip().endswith("Nothing from this session was kept.")
+    # Without --now the same finished check is counted, anonymously, and the goodbye says so.
+    proc = run("1\n2\n2\n1\n2\n7\n8\n8\n8\n9\n9\n", "console", DATABASE_URL=f"sqlite:///{db}")
+    assert rows(db, "outcome_count") == 1 and rows(db, "conversation") == 0
+    assert "Only anonymous counts" in proc.stdout
+
+
+def test_terminal_text_has_no_telegram_commands() -> None:
+    keys = "1\n2\n2\n1\n7\n8\n8\n8\n9\n9\n" + "e\ni\nv\no\nw\nc\np\na\nh\n"
+    proc = run(keys, "console", "--now", "2026-12-02 10:00")
+    assert "A concern to talk through" in proc.stdout
+    assert not re.search(r"(?<![\w./:])/[a-z]+", proc.stdout), "no /commands in the terminal"

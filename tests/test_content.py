@@ -23,7 +23,12 @@ def raw() -> dict[str, Any]:
 
 
 def test_briefing_lists_are_complete(content: Content) -> None:
-    assert len(content.indicators) == 14
+    # The briefing's 14 indicators and 15 factors, plus the National Guidance's additions, each
+    # of which names its source.
+    assert len([i for i in content.indicators if i.source is None]) == 14
+    added = {i.id for i in content.indicators if i.source is not None}
+    assert {"older_partner", "under13_sexual", "sexual_images", "vehicles", "trafficking"} <= added
+    assert all(content.item(i).strong for i in added), "each addition is a significant indicator"
     assert len(content.factors) == 15
     asked = {i for s in content.steps if s.kind == "multi" for i in s.items}
     # Every indicator is asked; every factor is asked itself or as the indicator it duplicates.
@@ -33,12 +38,18 @@ def test_briefing_lists_are_complete(content: Content) -> None:
         assert set(f.asked_as) <= {i.id for i in content.indicators}
 
 
-@pytest.mark.parametrize("theme", ["drug", "missing", "isolat", "exclu"])
+@pytest.mark.parametrize("theme", ["drug", "isolat", "exclu"])
 def test_overlapping_items_are_asked_once(content: Content, theme: str) -> None:
     asked = [content.item(i) for s in content.steps if s.kind == "multi" for i in s.items]
     hits = [it for it in asked if theme in f"{it.id} {it.label}".lower()]
     assert len(hits) == 1, hits
     assert hits[0].id in content.indicator_ids
+
+
+def test_missing_is_asked_as_now_and_before_and_counts_for_the_factor(content: Content) -> None:
+    asked = [i for s in content.steps if s.kind == "multi" for i in s.items]
+    assert [i for i in asked if "missing" in i] == ["missing_now", "missing"]
+    assert set(content.item("missing_from_home").asked_as) == {"missing_now", "missing"}
 
 
 def test_strongest_indicators_come_first(content: Content) -> None:
@@ -103,9 +114,11 @@ def broken(mutate: Any) -> str:
 
 def test_unknown_item_id_in_a_rule_is_named() -> None:
     msg = broken(
-        lambda d: d["rules"].append({"level": "urgent", "when": {"items_any": ["nosuch"]}, "reason": "x"})
+        lambda d: d["rules"].append(
+            {"id": "U9", "level": "urgent", "when": {"items_any": ["nosuch"]}, "reason": "x"}
+        )
     )
-    assert "broken.yaml: rules[7].when.items_any: unknown item id 'nosuch'" in msg
+    assert f"broken.yaml: rules[{len(raw()['rules'])}].when.items_any: unknown item id 'nosuch'" in msg
 
 
 def test_duplicate_id_is_named() -> None:

@@ -81,7 +81,20 @@ def ready() -> dict[str, Any]:
         ],
         "social_work": {
             "office": {"name": "Falkirk Social Work", "phone": "01324 503650", "hours": "office hours"},
-            "out_of_hours": {"name": "Emergency Duty Team", "phone": "01786 470500", "hours": "after 5pm"},
+            "out_of_hours": {
+                "name": "Emergency Duty Team",
+                "phone": "01786 470500",
+                "hours": "evenings, weekends, public holidays",
+                "open": {
+                    "monday": "00:00-08:45, 16:45-24:00",
+                    "tuesday": "00:00-08:45, 16:45-24:00",
+                    "wednesday": "00:00-08:45, 16:45-24:00",
+                    "thursday": "00:00-08:45, 16:45-24:00",
+                    "friday": "00:00-08:45, 15:55-24:00",
+                    "saturday": "00:00-24:00",
+                    "sunday": "00:00-24:00",
+                },
+            },
         },
     }
 
@@ -109,10 +122,12 @@ def problems_of(data: Any, tmp_path: Path) -> list[str]:
         ("2026-12-02 08:44", False, "Wednesday 08:44 — out of hours"),
         ("2026-12-02 08:45", True, "Wednesday 08:45 — office hours (until 16:45)"),
         ("2026-12-02 16:44", True, "Wednesday 16:44 — office hours (until 16:45)"),
-        ("2026-12-02 16:45", False, "Wednesday 16:45 — out of hours"),
+        # The example's out-of-hours team starts at 17:00: a gap in cover, named as such.
+        ("2026-12-02 16:45", False, "Wednesday 16:45 — social work closed, out-of-hours team from 17:00"),
+        ("2026-12-02 17:00", False, "Wednesday 17:00 — out of hours"),
         ("2026-12-02 18:30", False, "Wednesday 18:30 — out of hours"),
         ("2026-12-04 15:54", True, "Friday 15:54 — office hours (until 15:55)"),
-        ("2026-12-04 16:10", False, "Friday 16:10 — out of hours"),
+        ("2026-12-04 16:10", False, "Friday 16:10 — social work closed, out-of-hours team from 17:00"),
         ("2026-12-05 21:40", False, "Saturday 21:40 — out of hours"),
         ("2026-12-05 10:00", False, "Saturday 10:00 — out of hours"),
         ("2026-12-06 11:00", False, "Sunday 11:00 — out of hours"),
@@ -260,7 +275,9 @@ def test_designated_person_for_the_chosen_service(example: YamlDirectory) -> Non
     assert line.phone == "01632 960001"
     assert line.detail is not None and "cpc@example.org" in line.detail
     designated, ooh = example.resolve("designated_person", service="education", now=OUT_OF_HOURS)
-    assert designated == line
+    # Out of hours the school coordinator is not there: said so, after whoever answers now.
+    assert (designated.name, designated.phone) == (line.name, line.phone)
+    assert designated.detail == f"when next available: {line.detail}"
     # The fallback is the very line social_work shows, so a screen with both lists it once.
     assert [ooh] == example.resolve("social_work", service="education", now=OUT_OF_HOURS)
     # A designated person reachable out of hours needs no fallback.
@@ -427,3 +444,41 @@ def test_generic_directory_is_not_deployable() -> None:
     assert check_deployable(GenericDirectory()) == [
         "contacts: no contacts file is configured (set CONTACTS_FILE to your contacts YAML)"
     ]
+
+
+# -- cover: never a time with no social-work route ----------------------------------------------
+def test_a_gap_between_office_and_out_of_hours_is_reported_with_its_times() -> None:
+    data = ready()
+    data["social_work"]["out_of_hours"]["open"]["monday"] = "00:00-08:45, 17:00-24:00"
+    data["social_work"]["out_of_hours"]["open"]["sunday"] = "00:00-20:00"
+    problems = check_deployable(parse_directory(data))
+    assert [p.split(": ")[1] for p in problems] == ["monday 16:45-17:00", "sunday 20:00-24:00"]
+    assert all(p.startswith("social_work.out_of_hours.open: ") for p in problems)
+
+
+def test_the_example_file_gap_is_reported() -> None:
+    problems = check_deployable(load_directory(EXAMPLE_CONTACTS))
+    gaps = [p for p in problems if p.startswith("social_work.out_of_hours.open")]
+    assert len(gaps) == 5 and "friday 15:55-17:00" in gaps[-1]
+
+
+def test_in_a_gap_police_101_comes_before_the_closed_out_of_hours_line(example: YamlDirectory) -> None:
+    gap = dt.datetime(2026, 12, 7, 16, 50)  # Monday: office shut at 16:45, out-of-hours from 17:00
+    route = example.route(gap)
+    assert route.gap and not route.in_hours
+    police, ooh = example.resolve("social_work", service="education", now=gap)
+    assert police.phone == "101"
+    assert (ooh.phone, ooh.detail) == ("01786 470500", "from 17:00")
+    # Once the out-of-hours team answers, it is the route again, on its own.
+    [line] = example.resolve("social_work", service="education", now=gap.replace(hour=17, minute=0))
+    assert line.phone == "01786 470500"
+
+
+def test_hours_may_run_to_midnight_and_no_further() -> None:
+    data = ready()
+    data["office_hours"]["saturday"] = "09:00-24:00"
+    d = parse_directory(data)
+    assert d.route(dt.datetime(2026, 12, 5, 23, 59, 59)).in_hours
+    data["office_hours"]["saturday"] = "09:00-24:30"
+    with pytest.raises(ContactsError, match="00:00 to 24:00"):
+        parse_directory(data)

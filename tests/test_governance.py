@@ -12,7 +12,7 @@ from bot.stats import review_overdue, stats_screen
 from flows.diagram import mermaid
 from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
-from flows.reference import quick_reference
+from flows.reference import quick_reference, quick_reference_html
 from flows.schema import Content
 from tests.telegram_harness import running_bot
 
@@ -77,16 +77,33 @@ def test_flow_diagram_in_docs_is_generated_from_the_machine_and_current(content:
 
 
 def test_quick_reference_in_docs_is_current_and_complete(content: Content) -> None:
-    text = quick_reference(content)
+    example = load_directory(EXAMPLE_CONTACTS)
+    text = quick_reference(content, example)
     assert (ROOT / "docs" / "quick-reference.md").read_text(encoding="utf-8") == text, (
         "docs/quick-reference.md is stale: run `cse-triage reference`"
+    )
+    html = quick_reference_html(content, example)
+    assert (ROOT / "docs" / "quick-reference.html").read_text(encoding="utf-8") == html, (
+        "docs/quick-reference.html is stale: run `cse-triage reference`"
     )
     for item in (*content.indicators, *content.factors):
         assert item.label in text
     for outcome in content.outcomes.values():
         assert outcome.title in text
+        assert all(step in text for step in outcome.do_now + (outcome.do_now_out_of_hours or []))
+    for block in content.addenda:
+        assert block.title in text and all(line in text for line in block.lines)
     assert "999" in text.split("\n\n")[1], "999 comes straight after the title"
     assert content.disclaimer in text and content.meta.version in text
+    # The fallback when the bot is down: the deploying organisation's own numbers, marked while
+    # they are the example's, and no bot commands that would mean nothing on paper.
+    for line in example.reference_lines():
+        assert line.phone is None or f"**{line.phone}**" in text
+    assert "01786 470500" in text and "Example contacts only" in text
+    assert not re.search(r"(?<![\w./:])/[a-z]+", text), "no bot commands on paper"
+    assert "@media print" in html and "size: A4" in html
+    # One or two A4 pages: 2 pages printed from Chromium (two print columns); held here by length.
+    assert len(re.sub(r"[*#_-]", " ", text).split()) <= 1500
 
 
 def test_safety_case_names_tests_that_exist() -> None:

@@ -40,7 +40,7 @@ async def test_typed_details_never_reach_the_database_or_the_logs(
                 await bot.tap(chat, "16 or 17")
                 await bot.tap(chat, "Health (NHS)")
                 await bot.tap(chat, "Assault, seen or suspected")
-                for _ in range(5):
+                for _ in range(6):
                     await bot.tap(chat, "Done")
                 assert "Share this concern today" in bot.last_text(chat)
     dump = database.dump()

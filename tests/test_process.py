@@ -110,7 +110,7 @@ async def test_a_new_user_completes_a_check_against_a_local_bot_api_server(tmp_p
             await you.tap(label)
         typed = await you.say("Her name is Jane Smith")
         assert (CHAT, typed["message"]["message_id"]) in api.deleted
-        for _ in range(5):
+        for _ in range(6):
             await you.tap("Done ✔")
         outcome = you.last_text()
         assert "Share this concern today" in outcome and "999" in outcome
@@ -175,8 +175,8 @@ async def test_a_check_survives_kill_9_and_continues_at_the_same_step(tmp_path: 
         proc = await start_bot(env, tmp_path / "second.log")
         await wait_for(lambda: len(api.of("setMyCommands")) == 2, timeout=30)
         await you.tap("Done ✔")
-        assert "Possible signs (2 of 3)" in you.last_text(), "the same check, one step on"
-        for _ in range(4):
+        assert "Serious signs (2 of 2)" in you.last_text(), "the same check, one step on"
+        for _ in range(5):
             await you.tap("Done ✔")
         assert "Share this concern today" in you.last_text()
     finally:

@@ -59,8 +59,8 @@ async def test_commands_menu_is_set_for_private_chats_with_emergency_first() -> 
     [
         ("🚨 Yes, in danger now", (), "Emergency: call 999 now"),
         ("No", ("Assault",), "Share this concern today"),
-        ("No", ("Poverty",), "A concern to discuss"),
-        ("No", (), "No current indicators ticked"),
+        ("No", ("Poverty",), "A concern to talk through"),
+        ("No", (), "No signs ticked"),
     ],
 )
 async def test_a_full_check_by_buttons_reaches_each_level(
@@ -116,7 +116,7 @@ async def test_lookups_mid_check_do_not_lose_it() -> None:
 
 @pytest.mark.parametrize(
     ("payload", "expected"),
-    [("emergency", "If a child is in immediate danger"), ("check", "in immediate danger right now?")],
+    [("emergency", "If a child is in immediate danger"), ("check", "in danger right now?")],
 )
 async def test_deep_links_open_their_screen(payload: str, expected: str) -> None:
     async with running_bot() as bot:
@@ -202,7 +202,7 @@ async def test_a_double_tap_changes_state_once() -> None:
         raw = press(CHAT, data, mid)
         await bot.feed(raw)
         await bot.feed(raw)
-        assert "Possible signs (2 of 3)" in bot.last_text(CHAT)
+        assert "Serious signs (2 of 2)" in bot.last_text(CHAT)
         assert all(c.method != "sendMessage" or "went wrong" not in c.params["text"] for c in bot.api.calls)
 
 
