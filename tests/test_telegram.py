@@ -102,6 +102,23 @@ async def test_toggles_show_a_tick_and_done_keeps_them() -> None:
         assert "Assault, seen or suspected" in [t for _, t, _ in bot.api.buttons(CHAT)]
 
 
+async def test_none_of_these_is_not_offered_once_something_is_ticked() -> None:
+    async with running_bot() as bot:
+        await bot.send(CHAT, "/check")
+        for label in ("No", "13 to 15", "Education"):
+            await bot.tap(CHAT, label)
+        mid, stale_none = bot.button(CHAT, "None of these")
+        await bot.tap(CHAT, "Controlling adult in their life")
+        labels = [t for _, t, _ in bot.api.buttons(CHAT)]
+        assert "None of these" not in labels and "Not sure" in labels
+        # A "None of these" press from before the tick changes nothing: the tick stays.
+        await bot.feed(press(CHAT, stale_none, mid))
+        assert "✅ Controlling adult in their life" in [t for _, t, _ in bot.api.buttons(CHAT)]
+        for _ in range(6):
+            await bot.tap(CHAT, "Done")
+        assert "Share this concern today" in bot.last_text(CHAT)
+
+
 async def test_lookups_mid_check_do_not_lose_it() -> None:
     async with running_bot() as bot:
         await bot.send(CHAT, "/check")
