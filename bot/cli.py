@@ -1,4 +1,4 @@
-"""Command line: `cse-triage run|console|telegram|validate|purge` (also `python -m bot`).
+"""Command line: `cse-triage run|console|telegram|validate|purge|backup|…` (also `python -m bot`).
 
 `run` is what `make run` calls: Telegram mode when TELEGRAM_BOT_TOKEN is set, otherwise the same
 check in the terminal.
@@ -136,6 +136,18 @@ def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    """Back up the database while the bot runs (SQLite), or print the pg_dump command (PostgreSQL)."""
+    from storage.sql import BackupError, backup
+
+    try:
+        print(backup(_database_url(settings), Path(args.path)))
+    except BackupError as err:
+        print(f"cse-triage: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_validate(settings: Settings, _args: argparse.Namespace) -> int:
     """Check the content and contacts files; print each problem; non-zero exit on any."""
     problems: list[str] = []
@@ -188,6 +200,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "console": (cmd_console, "the check in this terminal"),
     "telegram": (cmd_telegram, "the Telegram bot (polling or webhook, from BOT_MODE)"),
     "purge": (cmd_purge, "delete expired checks now"),
+    "backup": (cmd_backup, "back up the database to PATH (SQLite), or print the pg_dump command"),
     "diagram": (cmd_diagram, "write the flow as a Mermaid diagram to docs/flow.mmd"),
     "reference": (cmd_reference, "write the printable quick reference to docs/quick-reference.md"),
     "stats": (cmd_stats, "anonymous figures for service leads (counts only)"),
@@ -201,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--now", help="pretend it is this local time, e.g. '2026-12-05 21:40'")
+        if name == "backup":
+            p.add_argument("path", help="the new backup file (SQLite) or dump file (PostgreSQL)")
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
