@@ -148,6 +148,24 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reload(settings: Settings, _args: argparse.Namespace) -> int:
+    """Validate the contacts file, then ask every running Telegram process on this host to reload it."""
+    from bot.reload import checked_contacts, signal_workers
+
+    if settings.contacts_file is None:
+        print("cse-triage: CONTACTS_FILE is not set; nothing to reload", file=sys.stderr)
+        return 2
+    directory, problems = checked_contacts(settings.contacts_file)
+    if directory is None:
+        print("cse-triage: not reloaded; the running bot keeps its last good contacts:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    sent = signal_workers(settings.run_dir)
+    print(f"{settings.contacts_file} is valid; asked {sent} running process(es) to reload it")
+    return 0 if sent else 1
+
+
 def cmd_validate(settings: Settings, _args: argparse.Namespace) -> int:
     """Check the content and contacts files; print each problem; non-zero exit on any."""
     problems: list[str] = []
@@ -200,6 +218,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "console": (cmd_console, "the check in this terminal"),
     "telegram": (cmd_telegram, "the Telegram bot (polling or webhook, from BOT_MODE)"),
     "purge": (cmd_purge, "delete expired checks now"),
+    "reload": (cmd_reload, "validate the contacts file, then have the running bot reload it (SIGHUP)"),
     "backup": (cmd_backup, "back up the database to PATH (SQLite), or print the pg_dump command"),
     "diagram": (cmd_diagram, "write the flow as a Mermaid diagram to docs/flow.mmd"),
     "reference": (cmd_reference, "write the printable quick reference to docs/quick-reference.md"),

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     chat_key_secret: SecretStr | None = None
     session_ttl_hours: int = Field(default=24, ge=1, le=24 * 30)
+    # Where each Telegram process records its pid, so `cse-triage reload` can signal it.
+    run_dir: Path = Path("data") / "run"
     contacts_file: Path | None = None
     content_file: Path = DEFAULT_CONTENT
 

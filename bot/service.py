@@ -85,6 +85,17 @@ class CheckService:
         # they do reaches the anonymous figures.
         self.counting = counting
 
+    def use_directory(self, directory: Directory) -> None:
+        """Use new contacts from now on (a reload). The services are part of every open check,
+        so their codes must stay the same; their labels, people and numbers may change."""
+        old, new = [c for c, _ in self.flow.services], [c for c, _ in directory.services]
+        if old != new:
+            raise ValueError(
+                f"the services changed ({', '.join(old)} -> {', '.join(new)}): restart the bot to apply that"
+            )
+        self.flow.services[:] = directory.services
+        self.directory = directory
+
     def context(self, service: str | None = None) -> Context:
         return Context(self.directory, self.clock(), service, self.channel)
 

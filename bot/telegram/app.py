@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import signal
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -21,6 +22,7 @@ from telegram.ext import AIORateLimiter, Application, Defaults
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.reload import reload_contacts, remove_pid, write_pid
 from bot.service import CheckService
 from bot.stats import review_overdue
 from bot.telegram.handlers import TelegramFrontEnd
@@ -59,10 +61,17 @@ def build_application(
         admin_ids=frozenset(settings.admin_user_ids),
     )
     sweeper: dict[str, asyncio.Task[None]] = {}
+    pid_file: dict[str, Path | None] = {}
 
     async def post_init(app: AnyApp) -> None:
         await front.set_commands(app)
         sweeper["task"] = asyncio.create_task(_sweep(service))
+        contacts = settings.contacts_file
+        if contacts is not None:
+            # SIGHUP re-reads the contacts file, validating first (bot/reload.py).
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGHUP, reload_contacts, service, contacts)
+            pid_file["path"] = write_pid(settings.run_dir)
 
     async def post_shutdown(_: AnyApp) -> None:
         task = sweeper.pop("task", None)
@@ -70,6 +79,9 @@ def build_application(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if "path" in pid_file:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            remove_pid(pid_file.pop("path"))
         await service.store.close()
 
     builder = (
