@@ -79,6 +79,8 @@ class Console:
             reply = Reply(svc.welcome(), None)
         elif action == "stop":
             reply = await svc.cancel(key=self.key, update_id=None)
+        elif action.startswith("fb:"):
+            reply = await svc.report_problem(action[3:])
         else:
             reply = await svc.act(key=self.key, update_id=None, action=action, token=self.token)
         if reply is None:

@@ -212,6 +212,26 @@ class CheckService:
             text or self.flow.content.texts.failure, self.context(), with_contacts=True
         )
 
+    async def report_problem(self, code: str) -> Reply:
+        """"Report a problem with this advice": count the outcome anonymously (level, situation
+        blocks shown, content version; never the chat or any text) and thank the practitioner,
+        pointing to the content owner. A failure to count never stops the thanks."""
+        parsed = self.screens.parse_feedback(code)
+        if parsed is None:
+            return self.ended()
+        level, blocks = parsed
+        if self.counting:
+            try:
+                await self.store.count_feedback(
+                    day=self.clock().date(),
+                    level=level,
+                    blocks=blocks,
+                    content_version=self.flow.content.meta.version,
+                )
+            except Exception as err:  # noqa: BLE001 - the thanks and the contact matter more
+                log.info("feedback not counted: %s", type(err).__name__)
+        return Reply(self.screens.feedback_thanks(self.context()), None, edit=False)
+
     async def note_lookup(self, name: str) -> None:
         """Count a lookup anonymously; a failure to count never stops the lookup."""
         if not self.counting:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 from flows.schema import Content
 from flows.screens import Screen, Section
@@ -37,8 +38,12 @@ def stats_screen(
     *,
     today: dt.date,
     weeks: int,
+    feedback: Sequence[tuple[dt.date, str, int, str, int]] = (),
 ) -> Screen:
     """The figures as a neutral screen, newest week first."""
+    questioned: dict[dt.date, Counter[str]] = defaultdict(Counter)
+    for day, level, blocks, version, n in feedback:
+        questioned[week_of(day)][_advice(content, level, blocks, version)] += n
     by_week: dict[dt.date, Counter[str]] = defaultdict(Counter)
     by_service: dict[dt.date, Counter[str]] = defaultdict(Counter)
     for day, level, _version, service, n in outcomes:
@@ -58,6 +63,11 @@ def stats_screen(
         services = ", ".join(f"{svc} {n}" for svc, n in sorted(by_service[week].items()))
         if services:
             lines.append(f"By service: {services}")
+        for advice, n in sorted(questioned.pop(week, Counter()).items()):
+            lines.append(f"Reported a problem: {advice}: {n}")
+        sections.append(Section(tuple(lines), f"Week of {week:%d %b %Y}", "bullets"))
+    for week in sorted(questioned, reverse=True):  # reports in a week with no check counted
+        lines = [f"Reported a problem: {advice}: {n}" for advice, n in sorted(questioned[week].items())]
         sections.append(Section(tuple(lines), f"Week of {week:%d %b %Y}", "bullets"))
     if not by_week:
         sections.append(Section(("No checks counted in this period.",)))
@@ -79,4 +89,17 @@ async def load_stats(store: ConversationStore, content: Content, *, today: dt.da
     since = week_of(today) - dt.timedelta(weeks=weeks - 1)
     outcomes = await store.outcome_counts(since=since)
     lookups = await store.lookup_counts(since=since)
-    return stats_screen(content, outcomes, lookups, today=today, weeks=weeks)
+    feedback = await store.feedback_counts(since=since)
+    return stats_screen(content, outcomes, lookups, today=today, weeks=weeks, feedback=feedback)
+
+
+def _advice(content: Content, level: str, blocks: int, version: str) -> str:
+    """Which advice was questioned, in words: "urgent + assault, online" (content version if older)."""
+    words = level.replace("_", " ")
+    if version == content.meta.version:
+        shown = [a.id.replace("_", " ") for i, a in enumerate(content.addenda) if blocks >> i & 1]
+        if shown:
+            words += " + " + ", ".join(shown)
+    else:
+        words += f" (content {version}, blocks {blocks:#x})"
+    return words

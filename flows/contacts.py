@@ -62,6 +62,10 @@ class Directory(Protocol):
     def reference_lines(self) -> list[ContactLine]:
         """Every contact with its hours, whatever the time: for the printed quick reference."""
 
+    @property
+    def content_owner(self) -> ContactLine | None:
+        """Whom to tell about a problem with the advice, if the deployer said so."""
+
 
 # National numbers marked verified in shared/reference/domain-facts.md, section 4.
 NATIONAL: dict[str, ContactLine] = {
@@ -79,6 +83,7 @@ class GenericDirectory:
 
     services: list[tuple[str, str]] = []
     is_example = False
+    content_owner = None
 
     def route(self, now: dt.datetime) -> Route:
         weekday = now.weekday() < 5

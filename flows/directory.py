@@ -262,6 +262,7 @@ class ContactsFile(_Strict):
     social_work: SocialWork
     police: Police = Field(default_factory=Police)
     national: National = Field(default_factory=National)
+    content_owner: Line | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -403,6 +404,12 @@ class YamlDirectory:
     def is_example(self) -> bool:
         """True while the file says ``example: true``."""
         return self.config.example
+
+    @property
+    def content_owner(self) -> ContactLine | None:
+        """Whom to tell about a problem with the advice (``content_owner`` in the file)."""
+        owner = self.config.content_owner
+        return _line(owner) if owner is not None else None
 
     def local(self, now: dt.datetime) -> dt.datetime:
         """``now`` as local wall time: a naive time is taken as local, an aware one is converted."""

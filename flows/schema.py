@@ -222,6 +222,9 @@ class Texts(_Strict):
     emergency_button: Label
     new_check_button: Label
     clear_button: Label
+    feedback_button: Label
+    feedback_title: Text
+    feedback_thanks: Text
     continue_button: Label
     emergency_title: Text
     emergency_lines: list[Text] = Field(min_length=1)

@@ -15,7 +15,7 @@ from typing import Literal
 
 from flows.contacts import ContactLine, Directory
 from flows.machine import CANCELLED, OUTCOME, WELCOME, Conversation, Flow
-from flows.rules import evaluate
+from flows.rules import Result, evaluate
 from flows.schema import Content
 
 Style = Literal["para", "bullets", "numbered", "contacts", "note"]
@@ -190,9 +190,38 @@ class Screens:
             (
                 (Button("restart", self.t.new_check_button),),
                 (Button("clear", self.t.clear_button), Button("look:emergency", self.t.emergency_button)),
+                (Button(f"fb:{self.feedback_code(result)}", self.t.feedback_button),),
             ),
             final=True,
             level=result.level,
+        )
+
+    def feedback_code(self, result: Result) -> str:
+        """The outcome as "Report a problem" counts it: level index and a bit mask of the
+        situation blocks shown (content order), e.g. ``1_5``. Codes only, nothing typed."""
+        blocks = {a.id for a in result.addenda}
+        mask = sum(1 << i for i, a in enumerate(self.content.addenda) if a.id in blocks)
+        return f"{self.content.levels.index(result.level)}_{mask:x}"
+
+    def parse_feedback(self, code: str) -> tuple[str, int] | None:
+        """(level, blocks mask) from :meth:`feedback_code`'s output, or None if it is not one."""
+        index, _, mask = code.partition("_")
+        try:
+            level, blocks = self.content.levels[int(index)], int(mask, 16)
+        except (ValueError, IndexError):
+            return None
+        return (level, blocks) if 0 <= blocks < 1 << len(self.content.addenda) and index.isdigit() else None
+
+    def feedback_thanks(self, ctx: Context) -> Screen:
+        """After "Report a problem with this advice": thanks, and whom to tell more."""
+        owner = ctx.directory.content_owner or ContactLine(self.content.meta.owner)
+        sections = (
+            *self._banner(ctx),
+            Section((self.t.feedback_thanks,)),
+            Section((), None, "contacts", (owner,)),
+        )
+        return Screen(
+            "feedback", self.t.feedback_title, sections, ((Button("start", self.t.new_check_button),),)
         )
 
     def _summary(self, conv: Conversation, level_title: str) -> Section:

@@ -79,6 +79,12 @@ class ConversationStore(Protocol):
     async def count_lookup(self, *, day: dt.date, name: str) -> None:
         """Count one use of a lookup, anonymously."""
 
+    async def count_feedback(self, *, day: dt.date, level: str, blocks: int, content_version: str) -> None:
+        """Count one "Report a problem with this advice", anonymously: level, blocks shown, version."""
+
+    async def feedback_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int, str, int]]:
+        """(day, level, blocks, content version, count) from ``since`` on."""
+
     async def outcome_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, str, str, int]]:
         """(day, level, content version, service, count) from ``since`` on."""
 

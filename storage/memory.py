@@ -26,6 +26,7 @@ class MemoryStore:
         self.seen: OrderedDict[int, None] = OrderedDict()
         self.outcomes: Counter[OutcomeCount] = Counter()
         self.lookups: Counter[tuple[dt.date, str]] = Counter()
+        self.feedback: Counter[tuple[dt.date, str, int, str]] = Counter()
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def transact(
@@ -72,6 +73,12 @@ class MemoryStore:
             for c, n in self.outcomes.items()
             if c.day >= since
         )
+
+    async def count_feedback(self, *, day: dt.date, level: str, blocks: int, content_version: str) -> None:
+        self.feedback[(day, level, blocks, content_version)] += 1
+
+    async def feedback_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int, str, int]]:
+        return sorted((*k, n) for k, n in self.feedback.items() if k[0] >= since)
 
     async def lookup_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
         return sorted((day, name, n) for (day, name), n in self.lookups.items() if day >= since)

@@ -45,6 +45,7 @@ from storage.tables import (
     CONTENT_VERSION_LENGTH,
     STATE_LENGTH,
     ConversationRow,
+    FeedbackCountRow,
     LookupCountRow,
     OutcomeCountRow,
     ProcessedUpdate,
@@ -233,6 +234,32 @@ class SqlStore:
                 session.exec(self._increment(LookupCountRow, {"day": day, "name": name}))
 
         await self._run(work)
+
+    async def count_feedback(self, *, day: dt.date, level: str, blocks: int, content_version: str) -> None:
+        """Count one "Report a problem with this advice", anonymously."""
+        _short("level", level, CODE_LENGTH)
+        _short("content version", content_version, CONTENT_VERSION_LENGTH)
+        if not 0 <= blocks < 2**31:
+            raise ValueError("blocks out of range")
+        keys = {"day": day, "level": level, "blocks": blocks, "content_version": content_version}
+
+        def work() -> None:
+            with Session(self.engine) as session, session.begin():
+                session.exec(self._increment(FeedbackCountRow, keys))
+
+        await self._run(work)
+
+    async def feedback_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int, str, int]]:
+        """(day, level, blocks, content version, count) for every day from ``since``, in order."""
+
+        def work() -> list[tuple[dt.date, str, int, str, int]]:
+            with Session(self.engine) as session:
+                rows = session.exec(
+                    select(FeedbackCountRow).where(col(FeedbackCountRow.day) >= since)
+                ).all()
+                return sorted((r.day, r.level, r.blocks, r.content_version, r.count) for r in rows)
+
+        return await self._run(work)
 
     async def close(self) -> None:
         """Release connections (the store can still be used afterwards; it reconnects)."""

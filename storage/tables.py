@@ -98,3 +98,17 @@ class LookupCountRow(SQLModel, table=True):
     day: dt.date = Field(primary_key=True)
     name: str = Field(primary_key=True, max_length=CODE_LENGTH)
     count: int = 0
+
+
+class FeedbackCountRow(SQLModel, table=True):
+    """How many times "Report a problem with this advice" was pressed on a day, per outcome level,
+    situation blocks shown (a bit mask over the content's `addenda`, in file order) and content
+    version. Counts only: no chat key, no text."""
+
+    __tablename__ = "feedback_count"
+
+    day: dt.date = Field(primary_key=True)
+    level: str = Field(primary_key=True, max_length=CODE_LENGTH)
+    blocks: int = Field(primary_key=True)
+    content_version: str = Field(primary_key=True, max_length=CONTENT_VERSION_LENGTH)
+    count: int = 0

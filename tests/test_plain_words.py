@@ -52,6 +52,7 @@ def every_screen(content: Content) -> Iterator[tuple[str, Screen]]:
     for key in ("stale", "typed", "unavailable", "failure", "forgotten"):
         yield f"notice:{key}", screens.notice(getattr(t, key), ctx, with_contacts=True)
     yield "cancelled", screens.cancelled(ctx)
+    yield "feedback", screens.feedback_thanks(ctx)
     yield "welcome", screens.welcome(ctx)
     every_block = tuple(i.id for i in content.indicators if i.strong) + ("internet",)
     cases = {

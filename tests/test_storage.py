@@ -37,7 +37,7 @@ KEY = chat_key(b"test-secret", BOT_ID, CHAT_ID)
 OTHER = chat_key(b"test-secret", BOT_ID, CHAT_ID + 1)
 TTL = dt.timedelta(hours=24)
 DAY = dt.date(2026, 12, 2)
-TABLES = {"conversation", "processed_update", "outcome_count", "lookup_count"}
+TABLES = {"conversation", "processed_update", "outcome_count", "lookup_count", "feedback_count"}
 
 
 @pytest.fixture
@@ -225,6 +225,20 @@ async def test_forget(store: SqlStore, flow: Flow) -> None:
     assert await load(store, OTHER) is not None
 
 
+async def test_feedback_counts(store: SqlStore) -> None:
+    await store.count_feedback(day=DAY, level="urgent", blocks=5, content_version="2.0.0")
+    await store.count_feedback(day=DAY, level="urgent", blocks=5, content_version="2.0.0")
+    await store.count_feedback(day=DAY, level="concern", blocks=0, content_version="2.0.0")
+    assert await store.feedback_counts(since=DAY) == [
+        (DAY, "concern", 0, "2.0.0", 1),
+        (DAY, "urgent", 5, "2.0.0", 2),
+    ]
+    with pytest.raises(ValueError):
+        await store.count_feedback(
+            day=DAY, level="a level typed by someone, far too long", blocks=0, content_version="2.0.0"
+        )
+
+
 async def test_lookup_counts(store: SqlStore) -> None:
     await store.count_lookup(day=DAY, name="contacts")
     await store.count_lookup(day=DAY, name="contacts")
@@ -366,13 +380,13 @@ def test_workers_starting_together_migrate_once(db_url: str) -> None:  # noqa: F
 
 NEXT_REVISION = '''"""Add an index for the tests.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 9999
+Revises: 0002
 """
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "9999"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
@@ -394,11 +408,11 @@ def test_older_schema_is_reported_by_name(
     migrate(db_url)
     scripts = tmp_path / "migrations"
     shutil.copytree(storage.sql.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0002_test_index.py").write_text(NEXT_REVISION)
+    (scripts / "versions" / "9999_test_index.py").write_text(NEXT_REVISION)
     monkeypatch.setattr(storage.sql, "MIGRATIONS", scripts)
     with pytest.raises(PendingMigration) as pending:
         migrate(db_url, upgrade=False)
-    assert pending.value.revisions == ["0002 (Add an index for the tests.)"]
+    assert pending.value.revisions == ["9999 (Add an index for the tests.)"]
     migrate(db_url)
     migrate(db_url, upgrade=False)
 

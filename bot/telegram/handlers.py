@@ -346,6 +346,10 @@ class TelegramFrontEnd:
             await asyncio.gather(self._answer(query), self._lookup(ctx, chat_id, key, arg))
         elif kind == "x":
             await asyncio.gather(self._answer(query), self._clear(ctx, chat_id, key, int(arg), query))
+        elif kind == "fb":
+            # The outcome stays as it is; the thanks come as a new message.
+            thanks = await svc.report_problem(arg)
+            await asyncio.gather(self._answer(query), self._send(ctx, chat_id, thanks.screen, key))
         elif action == "start":
             anchor = query.message.message_id if query.message else None
             reply = await svc.start(key=key, update_id=update.update_id, anchor=anchor)
