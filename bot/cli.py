@@ -18,7 +18,8 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, SettingsError, default_database_url, load_settings
 from bot.service import CheckService
-from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, check_deployable, load_directory
+from flows.deployment import check_deployable
+from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, load_directory
 from flows.machine import Flow
 from flows.schema import ContentError, load_content
 from flows.screens import Channel

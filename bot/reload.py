@@ -19,7 +19,8 @@ import signal
 from pathlib import Path
 
 from bot.service import CheckService
-from flows.directory import ContactsError, YamlDirectory, check_deployable, load_directory
+from flows.deployment import check_deployable
+from flows.directory import ContactsError, YamlDirectory, load_directory
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ The content names contact *roles* (``designated_person``, ``social_work``, ``pol
 A :class:`Directory` turns a role into lines to show, given the practitioner's service and the
 time. :class:`GenericDirectory` needs no configuration: it names the roles in general terms and
 carries only the national numbers marked verified in the project's domain facts. A deploying
-organisation supplies its own numbers through a contacts file (see ``flows/directory.py``).
+organisation supplies its own numbers through a contacts file (``flows/contacts_file.py``, read by
+``flows/directory.py``).
 """
 
 from __future__ import annotations

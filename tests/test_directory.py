@@ -18,16 +18,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.contacts import GenericDirectory
+from flows.deployment import check_deployable
 from flows.directory import (
     EXAMPLE_CONTACTS,
     ContactsError,
     YamlDirectory,
-    check_deployable,
-    dial_phone,
-    display_phone,
     load_directory,
     parse_directory,
 )
+from flows.phones import dial_phone, display_phone
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")
