@@ -24,7 +24,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType, ParseMode, UpdateType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -69,6 +69,16 @@ LAST_RESORT = (
     "Then tell your designated person for child protection."
 )
 CLEAR_LIMIT = 300  # messages "Clear this chat" will try to delete, at most
+# The only update types the bot subscribes to (getUpdates / setWebhook ``allowed_updates``) and
+# handles; anything else that arrives (business messages, reactions, polls…) is ignored unanswered.
+# Channel posts are handled only to leave the channel.
+ALLOWED_UPDATES: list[str] = [
+    UpdateType.MESSAGE,
+    UpdateType.EDITED_MESSAGE,
+    UpdateType.CALLBACK_QUERY,
+    UpdateType.CHANNEL_POST,
+    UpdateType.EDITED_CHANNEL_POST,
+]
 
 
 class TelegramFrontEnd:
@@ -255,7 +265,14 @@ class TelegramFrontEnd:
 
     # -- handlers ---------------------------------------------------------------------------
     async def guard(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        """Private chats only: anywhere else, say so once and leave."""
+        """Handled update types only, and private chats only: anywhere else, say so once and leave.
+
+        A business message looks like a private chat, but it is a chat between the business
+        account and someone else: the bot must neither delete nor answer there.
+        """
+        if not any(getattr(update, kind, None) is not None for kind in ALLOWED_UPDATES):
+            log.info("update of an unhandled type ignored: update_id=%s", update.update_id)
+            raise ApplicationHandlerStop
         chat = update.effective_chat
         if chat is None or chat.type == ChatType.PRIVATE:
             return
@@ -288,15 +305,18 @@ class TelegramFrontEnd:
             reply = await svc.start(key=key, update_id=update.update_id, anchor=msg.message_id)
             await self._send(ctx, chat_id, reply.screen, key, reply.token)
         elif name == "start":
-            await self._send(ctx, chat_id, svc.welcome(), key)
+            in_check = False
+            with contextlib.suppress(StoreUnavailable):  # the welcome never needs the store
+                in_check = await svc.current(key=key, update_id=update.update_id) is not None
+            await self._send(ctx, chat_id, svc.welcome(in_check=in_check), key)
         elif name == "cancel":
             reply = await svc.cancel(key=key, update_id=update.update_id)
             await self._send(ctx, chat_id, reply.screen, key)
         elif name == "forget":
-            reply = await svc.forget(key=key)
+            reply = await svc.forget(key=key, update_id=update.update_id)
             await self._send(ctx, chat_id, reply.screen, key)
         elif name in LOOKUPS:
-            await self._lookup(ctx, chat_id, key, name)
+            await self._lookup(ctx, chat_id, key, name, update.update_id)
 
     async def stats(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """/stats: anonymous figures for ADMIN_USER_IDS; anyone else gets the normal help."""
@@ -307,16 +327,22 @@ class TelegramFrontEnd:
         assert chat is not None
         key = self._key(update, ctx.bot.id)
         if user is None or user.id not in self.admin_ids:
-            await self._lookup(ctx, chat.id, key, "help")
+            await self._lookup(ctx, chat.id, key, "help", update.update_id)
             return
         svc = self.service
+        with contextlib.suppress(StoreUnavailable):  # the figures below say so if it is down
+            await svc.record(key=key, update_id=update.update_id)
         screen = await load_stats(svc.store, svc.flow.content, today=svc.clock().date())
         await self._send(ctx, chat.id, screen, key)
 
-    async def _lookup(self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, name: str) -> None:
+    async def _lookup(
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, name: str, update_id: int
+    ) -> None:
+        """A reference screen. Its update id is recorded, so a redelivery is not answered twice
+        (raises Duplicate); with the store down it is answered all the same."""
         in_check = False
         with contextlib.suppress(StoreUnavailable):  # a lookup never needs the store
-            in_check = await self.service.current(key=key, update_id=None) is not None
+            in_check = await self.service.current(key=key, update_id=update_id) is not None
         await asyncio.gather(
             self._send(ctx, chat_id, self.service.lookup(name, in_check=in_check), key),
             self.service.note_lookup(name),
@@ -338,13 +364,14 @@ class TelegramFrontEnd:
         pressed = callbacks.decode(self.secret, key, query.data)
         svc = self.service
         if pressed is None:
-            await self._ended(ctx, query, chat_id, key, svc.ended())
+            await self._not_valid(ctx, update, query, chat_id, key)
             return
         action = pressed.action
         kind, _, arg = action.partition(":")
         if kind == "look" and arg in LOOKUPS:
-            await asyncio.gather(self._answer(query), self._lookup(ctx, chat_id, key, arg))
+            await asyncio.gather(self._answer(query), self._lookup(ctx, chat_id, key, arg, update.update_id))
         elif kind == "x":
+            await svc.record(key=key, update_id=update.update_id)
             await asyncio.gather(self._answer(query), self._clear(ctx, chat_id, key, int(arg), query))
         elif action == "start":
             anchor = query.message.message_id if query.message else None
@@ -393,6 +420,24 @@ class TelegramFrontEnd:
                 self._drop_buttons(query),
             )
 
+    async def _not_valid(
+        self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, query: CallbackQuery, chat_id: int, key: str
+    ) -> None:
+        """A button this bot did not draw for this chat (forged, tampered, another chat's).
+
+        With this chat's own check open, it changes nothing: say the button is not valid and show
+        the current step anew (the pressed message may be an outcome, so it is not edited).
+        """
+        svc = self.service
+        current = await svc.current(key=key, update_id=update.update_id)
+        if current is None:
+            await self._ended(ctx, query, chat_id, key, svc.ended())
+            return
+        await asyncio.gather(
+            self._answer(query, svc.flow.content.texts.invalid_button),
+            self._send(ctx, chat_id, current.screen, key, current.token),
+        )
+
     async def _ended(
         self, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, chat_id: int, key: str, reply: Reply
     ) -> None:
@@ -436,16 +481,26 @@ class TelegramFrontEnd:
         chat = update.effective_chat
         if msg is None or chat is None or chat.type != ChatType.PRIVATE:
             return
-        await self._guarded(update, ctx, self._typed(ctx, msg))
+        await self._guarded(update, ctx, self._typed(update, ctx, msg))
 
-    async def _typed(self, ctx: ContextTypes.DEFAULT_TYPE, msg: Message) -> None:
+    async def _typed(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, msg: Message) -> None:
         async def delete() -> None:
             try:
                 await with_retry(lambda: ctx.bot.delete_message(msg.chat_id, msg.message_id))
             except (BadRequest, Forbidden) as err:
                 log.info("typed message not deleted: %s", type(err).__name__)
 
+        fresh = True  # a redelivered message is deleted again (harmless) but not answered twice
+        try:
+            await self.service.record(key=self._key(update, ctx.bot.id), update_id=update.update_id)
+        except Duplicate:
+            fresh = False
+        except StoreUnavailable:
+            pass
         text = self.service.flow.content.texts.typed
+        if not fresh:
+            await delete()
+            return
         await asyncio.gather(delete(), with_retry(lambda: ctx.bot.send_message(msg.chat_id, text)))
 
     async def on_error(self, update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:

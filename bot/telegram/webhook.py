@@ -22,6 +22,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.telegram.handlers import ALLOWED_UPDATES
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024  # Telegram updates are small; anything this big is not from Telegram
@@ -50,8 +51,10 @@ class UpdateHandler(tornado.web.RequestHandler):
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):  # PTB raises any of these on junk
-            log.warning("webhook: malformed update refused")
+        except Exception as err:  # noqa: BLE001 - any body that is not an update is refused, never a 500
+            # PTB and json raise ValueError, TypeError, KeyError, AttributeError on junk; RecursionError
+            # on deep nesting; OverflowError on a date no clock can hold. A 500 would be retried.
+            log.warning("webhook: malformed update refused (%s)", type(err).__name__)
             self.set_status(400)
             return
         if update is None:
@@ -101,7 +104,7 @@ async def serve_webhook(
             await app.post_init(app)
         await app.start()
         server.listen(settings.webhook_port, address=settings.webhook_listen)
-        await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         log.info("webhook mode: listening")
         await stop.wait()
         server.stop()
