@@ -309,9 +309,9 @@ def test_record_holds_codes_only() -> None:
 @pytest.mark.parametrize(
     ("now", "shown", "hidden"),
     [
-        (dt.datetime(2026, 12, 2, 10, 0), "01324 503650", "01786 470500"),  # Wednesday morning
-        (dt.datetime(2026, 12, 5, 21, 40), "01786 470500", "01324 503650"),  # Saturday night
-        (dt.datetime(2026, 11, 30, 10, 0), "01786 470500", "01324 503650"),  # St Andrew's Day
+        (dt.datetime(2026, 12, 2, 10, 0), "+44 1324 503650", "+44 1786 470500"),  # Wednesday morning
+        (dt.datetime(2026, 12, 5, 21, 40), "+44 1786 470500", "+44 1324 503650"),  # Saturday night
+        (dt.datetime(2026, 11, 30, 10, 0), "+44 1786 470500", "+44 1324 503650"),  # St Andrew's Day
     ],
 )
 @pytest.mark.parametrize("ticks", [(), ("Assault",), ("Poverty",)])
