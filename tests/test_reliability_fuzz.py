@@ -271,8 +271,9 @@ class Practitioners(RuleBasedStateMachine):
         before, n = self.rows(), len(self.api.calls)
         updates = [Update.de_json(r, self.app.bot) for r in raws]
 
-        async def together() -> None:
-            await asyncio.gather(*(self.app.process_update(u) for u in updates))
+        async def together() -> None:  # as PTB runs them: through the update processor
+            processor = self.app.update_processor
+            await asyncio.gather(*(processor.process_update(u, self.app.process_update(u)) for u in updates))
 
         self.run(together())
         self.fed += [(c, r) for (c, _, _), r in zip(chosen, raws, strict=True)]

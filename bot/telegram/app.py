@@ -25,6 +25,7 @@ from bot.reload import reload_contacts, remove_pid, write_pid
 from bot.service import CheckService
 from bot.stats import review_overdue
 from bot.telegram.handlers import ALLOWED_UPDATES, TelegramFrontEnd
+from bot.telegram.ordering import ChatOrderedUpdateProcessor
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = dt.timedelta(minutes=15)
@@ -90,7 +91,7 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, protect_content=True))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(concurrency)
+        .concurrent_updates(ChatOrderedUpdateProcessor(concurrency))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import (
@@ -42,6 +42,7 @@ from bot.service import CheckService, Reply, Token
 from bot.stats import load_stats
 from bot.telegram import callbacks
 from bot.telegram.delivery import EDIT_GONE, with_retry
+from bot.telegram.ordering import backlog
 from flows.screens import LOOKUPS, Screen
 from storage.base import Duplicate, StoreUnavailable, chat_key
 
@@ -90,9 +91,8 @@ class TelegramFrontEnd:
         self.service = service
         self.secret = secret
         self.admin_ids = admin_ids
-        # One update at a time per chat (any number of chats at once), so the screens of one chat
-        # reach Telegram in the order its check changed. Entries live only while updates are in flight.
-        self._chat_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        # One update at a time per chat, in order, is the update processor's job
+        # (bot/telegram/ordering.py): it takes the chat's turn before a processing slot.
 
     # -- registration ---------------------------------------------------------------------
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -214,27 +214,6 @@ class TelegramFrontEnd:
 
     async def _guarded(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]) -> None:
         """Run a handler's work; on any failure send the safety net instead of going quiet."""
-        chat = update.effective_chat
-        async with self._one_at_a_time(chat.id if chat is not None else 0):
-            await self._run_guarded(update, ctx, work)
-
-    @contextlib.asynccontextmanager
-    async def _one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
-        """Hold this chat's lock: without it, two quick taps could have their edits land out of order
-        (the older screen last), leaving buttons that can no longer continue the check."""
-        lock, users = self._chat_locks.setdefault(chat_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._chat_locks[chat_id]
-
-    async def _run_guarded(
-        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]
-    ) -> None:
         chat = update.effective_chat
         try:
             await work
@@ -498,10 +477,11 @@ class TelegramFrontEnd:
         except StoreUnavailable:
             pass
         text = self.service.flow.content.texts.typed
-        if not fresh:
-            await delete()
-            return
-        await asyncio.gather(delete(), with_retry(lambda: ctx.bot.send_message(msg.chat_id, text)))
+        await delete()
+        # A burst (100 forwarded messages is one action) is deleted message by message but answered
+        # once, after its last message: while more of this chat's updates are queued, no reply.
+        if fresh and backlog(ctx.application, msg.chat_id) == 0:
+            await with_retry(lambda: ctx.bot.send_message(msg.chat_id, text))
 
     async def on_error(self, update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the exception type and update id only, then make sure the practitioner has 999."""
