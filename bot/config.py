@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Seconds a webhook connection may wait for a request's headers (and idle between requests),
+    # and for its body, before it is closed: slow clients cannot hold the server's connections.
+    webhook_idle_timeout: float = Field(default=10.0, gt=0, le=300)
+    webhook_body_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_secret: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
