@@ -35,7 +35,8 @@ test: $(STAMP) postgres lint typecheck pytest
 # figures in docs/reliability.md. Opt-in: takes several minutes.
 soak: $(STAMP) postgres
 	CSE_SOAK=1 $(BIN)/pytest -q -s -W ignore::DeprecationWarning tests/test_reliability.py \
-		tests/test_reliability_fuzz.py tests/test_reliability_load.py $(PYTEST_ARGS)
+		tests/test_reliability_fuzz.py tests/test_reliability_load.py tests/test_flood.py \
+		tests/test_slow_clients.py $(PYTEST_ARGS)
 
 # The benchmark (docs/benchmarks.md): `make bench`, or e.g. `make bench BENCH_ARGS="-n 500 --json out.json"`;
 # with DATABASE_URL set to PostgreSQL it also runs there (in a throwaway schema).

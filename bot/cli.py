@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import logging
 import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot import logs
 from bot.config import Settings, SettingsError, default_database_url, load_settings
 from bot.service import CheckService
 from flows.deployment import check_deployable
@@ -240,13 +240,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.WARNING)
+    logs.configure("WARNING")
     try:
         settings = load_settings()
         # LOG_LEVEL applies to our own loggers; libraries that could log the token or an update's
-        # contents stay at WARNING (see bot.telegram.app.quiet_libraries).
-        for name in ("bot", "flows", "storage"):
-            logging.getLogger(name).setLevel(settings.log_level)
+        # contents stay at WARNING (see bot.telegram.app.quiet_libraries), and whatever they log
+        # passes the body filter on every handler (bot.logs.NoBodies).
+        logs.configure(settings.log_level)
         return COMMANDS[args.command][0](settings, args)
     except (SettingsError, ContentError, ContactsError, StoreUnavailable) as err:
         print(f"cse-triage: {err}", file=sys.stderr)

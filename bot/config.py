@@ -12,10 +12,22 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from zxcvbn import zxcvbn
 
 from flows.schema import DEFAULT_CONTENT
 
-PLACEHOLDER = re.compile(r"change|example|placeholder|secret|xxx|todo|^(.)\1*$", re.IGNORECASE)
+# A placeholder is a word standing on its own ("replace-with-…", "change_me", "my secret"), or one
+# character repeated; the same letters inside a random value ("…Q7xxxK…", "…dtodoZ…") are not one.
+PLACEHOLDER = re.compile(
+    r"(?<![A-Za-z0-9])(change|changeme|example|placeholder|replace|secret|todo|xxx+|your)(?![A-Za-z0-9])"
+    r"|^(.)\2*$",
+    re.IGNORECASE,
+)
+# zxcvbn's estimate (log10 of guesses) below which a 32+ character value is not random: repeats
+# ("abab…"), sequences ("1234…", "abcd…"), keyboard runs ("qwerty…") and words all score under
+# 13; 32 random hex characters score 28 or more, 32 random URL-safe bytes 40 or more.
+MIN_KEY_GUESSES_LOG10 = 20.0
+MAKE_ONE = 'e.g. python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 TOKEN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 
@@ -33,6 +45,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=1, le=65535)
+    # Seconds a webhook connection may wait for a request's headers (and idle between requests),
+    # and for its body, before it is closed: slow clients cannot hold the server's connections.
+    webhook_idle_timeout: float = Field(default=10.0, gt=0, le=300)
+    webhook_body_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_secret: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -72,9 +88,14 @@ class Settings(BaseSettings):
                 "TELEGRAM_BOT_TOKEN: missing or not of the form <digits>:<letters> from BotFather"
             )
         secret = self.chat_key_secret.get_secret_value() if self.chat_key_secret else ""
-        if len(secret) < 32 or PLACEHOLDER.search(secret):
+        if len(secret) < 32:
+            problems.append(f"CHAT_KEY_SECRET: set a random value of at least 32 characters ({MAKE_ONE})")
+        elif PLACEHOLDER.search(secret):
+            problems.append(f"CHAT_KEY_SECRET: still a placeholder; set a random value ({MAKE_ONE})")
+        elif zxcvbn(secret[:100])["guesses_log10"] < MIN_KEY_GUESSES_LOG10:
             problems.append(
-                "CHAT_KEY_SECRET: set a random value of at least 32 characters (not a placeholder)"
+                "CHAT_KEY_SECRET: too predictable (repeated or sequential characters, keyboard runs or "
+                f"words), so chat keys could be guessed; set a random value ({MAKE_ONE})"
             )
         if self.bot_mode == "webhook":
             if not self.webhook_url or not self.webhook_url.startswith("https://"):

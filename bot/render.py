@@ -9,14 +9,45 @@ from __future__ import annotations
 
 from html import escape
 
+import phonenumbers
+
 from flows.contacts import ContactLine
 from flows.screens import Screen, Section
 
 TELEGRAM_LIMIT = 4096
 
 
-def _contact_text(c: ContactLine) -> tuple[str, str | None, str | None]:
-    return c.name, c.phone, c.detail
+def tappable(c: ContactLine) -> str | None:
+    """The number in the international form Telegram turns into a link on a phone, or None.
+
+    None for short codes (999, 112, 101, 116 123: already dialable as they are) and for a line
+    with no number. The shown national grouping is kept behind +44 ("01324 503650" becomes
+    "+44 1324 503650", "0808 1000 900" becomes "+44 808 1000 900"), so the number a UK reader
+    knows is still recognisable.
+    """
+    if not c.phone:
+        return None
+    try:
+        number = phonenumbers.parse(c.tel or c.phone, "GB")
+    except phonenumbers.NumberParseException:
+        return None
+    if phonenumbers.is_valid_short_number(number) or not phonenumbers.is_possible_number(number):
+        return None
+    shown = " ".join(c.phone.split())
+    code = f"+{number.country_code}"
+    national = phonenumbers.national_significant_number(number)
+    if number.country_code == 44 and shown.startswith("0") and shown[1:].replace(" ", "") == national:
+        return f"{code} {shown[1:]}"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _phone_html(c: ContactLine) -> str:
+    """Telegram: a full number plain and international, so Telegram links it (tap to call); a short
+    code in bold as it is."""
+    linked = tappable(c)
+    if linked is not None:
+        return escape(linked, quote=False)
+    return f"<b>{escape(c.phone, quote=False)}</b>" if c.phone else ""
 
 
 def _section_lines(sec: Section, *, html: bool) -> list[str]:
@@ -26,12 +57,12 @@ def _section_lines(sec: Section, *, html: bool) -> list[str]:
         out.append(f"<b>{esc(sec.title)}</b>" if html else sec.title.upper())
     if sec.style == "contacts":
         for c in sec.contacts:
-            name, phone, detail = _contact_text(c)
-            parts = [f"<b>{esc(phone)}</b>" if (html and phone) else (phone or "")]
-            line = f"{esc(name)}: " + " ".join(p for p in parts if p)
-            if detail:
-                line += f" ({esc(detail)})"
-            out.append(("☎️ " if phone else "• ") + line.rstrip(": "))
+            # The terminal keeps the national form; Telegram gets a number it can link.
+            number = _phone_html(c) if html else (c.phone or "")
+            line = f"{esc(c.name)}: {number}"
+            if c.detail:
+                line += f" ({esc(c.detail)})"
+            out.append(("☎️ " if c.phone else "• ") + line.rstrip(": "))
         out.extend(f"<i>{esc(b)}</i>" if html else b for b in sec.lines)
         return out
     for i, line in enumerate(sec.lines, start=1):

@@ -13,11 +13,11 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
-from flows.screens import LOOKUPS, Channel, Context, Screen, Screens
+from flows.screens import LOOKUPS, Button, Channel, Context, Screen, Screens
 from storage.base import ABANDONED, ConversationStore, Decision, OutcomeCount, Record
 
 log = logging.getLogger(__name__)
@@ -187,10 +187,24 @@ class CheckService:
         await self.store.transact(key=key, update_id=update_id, decide=decide)
         return Reply(self.screens.cancelled(self.context(service["service"])), None, edit=False)
 
-    async def forget(self, *, key: str) -> Reply:
-        """Delete everything kept for this chat, then say so."""
+    async def forget(self, *, key: str, update_id: int | None = None) -> Reply:
+        """Delete everything kept for this chat, then say so.
+
+        The update id is recorded in the transaction that deletes the check, so a redelivered
+        /forget is refused as a duplicate (and cannot delete a check started since).
+        """
+        await self.store.transact(
+            key=key, update_id=update_id, decide=lambda record: Decision(None, changed=record is not None)
+        )
         await self.store.forget(key=key)
         return Reply(self.screens.notice(self.flow.content.texts.forgotten, self.context()), None, edit=False)
+
+    async def record(self, *, key: str, update_id: int | None) -> None:
+        """Record a handled update that changes no check (a lookup, /start, clearing the chat), so
+        that Telegram redelivering it is refused as :class:`Duplicate` and not answered twice."""
+        await self.store.transact(
+            key=key, update_id=update_id, decide=lambda record: Decision(record, changed=False)
+        )
 
     # -- screens without state ------------------------------------------------------------
     def lookup(self, name: str, *, in_check: bool = False) -> Screen:
@@ -198,13 +212,25 @@ class CheckService:
             raise KeyError(name)
         return self.screens.lookup(name, self.context(), in_check=in_check)
 
-    def welcome(self) -> Screen:
-        return self.screens.welcome(self.context())
+    def welcome(self, *, in_check: bool = False) -> Screen:
+        """The welcome; during a check it offers going back to it first, as well as starting anew."""
+        screen = self.screens.welcome(self.context())
+        if not in_check:
+            return screen
+        t = self.flow.content.texts
+        rows = [
+            (Button("resume", t.continue_button),),
+            *(
+                tuple(Button(b.action, t.new_check_button if b.action == "start" else b.label) for b in row)
+                for row in screen.buttons
+            ),
+        ]
+        return replace(screen, buttons=tuple(rows))
 
     def ended(self) -> Reply:
-        return Reply(
-            self.screens.notice(self.flow.content.texts.stale, self.context()), None, edit=False, ended=True
-        )
+        """A button from a check that no longer exists: say so, with 999 and whom to call."""
+        screen = self.screens.notice(self.flow.content.texts.stale, self.context(), with_contacts=True)
+        return Reply(screen, None, edit=False, ended=True)
 
     def safety_net(self, text: str | None = None) -> Screen:
         """The emergency line and designated contact, built from memory: used when anything fails."""

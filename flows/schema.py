@@ -236,6 +236,7 @@ class Texts(_Strict):
     cancelled_title: Text
     cancelled: Text
     stale: Text
+    invalid_button: Text
     typed: Text
     private_only: Text
     unavailable: Text

@@ -21,6 +21,7 @@ import contextlib
 import copy
 import datetime as dt
 import fcntl
+import logging
 import re
 import sqlite3
 import threading
@@ -52,12 +53,15 @@ from storage.tables import (
 )
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 DEFAULT_URL = "sqlite:///data/cse-triage.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Telegram redelivers an unacknowledged update for at most 24 hours; keep ids twice as long.
 UPDATE_ID_RETENTION = dt.timedelta(hours=48)
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
+# Bytes the WAL is cut back to after a checkpoint (it is truncated to 0 after every deletion).
+SQLITE_JOURNAL_SIZE_LIMIT = 1024 * 1024
 PG_CONNECT_TIMEOUT_SECONDS = 5
 # Held while migrating on PostgreSQL, so workers starting together upgrade the schema one at a time.
 _MIGRATION_LOCK = 0x6373_6574_7269_6167
@@ -130,6 +134,10 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         # In WAL mode NORMAL never corrupts the file; a power cut may lose the last few taps only.
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted means gone from the disk: freed content is overwritten with zeros, and the WAL is
+        # truncated after a deletion (SqlStore._wipe_wal) and kept small otherwise.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.execute(f"PRAGMA journal_size_limit={SQLITE_JOURNAL_SIZE_LIMIT}")
     finally:
         cursor.close()
 
@@ -178,9 +186,12 @@ class SqlStore:
         def work() -> Decision:
             for _ in range(_ATTEMPTS):
                 try:
-                    return self._transact(key, update_id, decide)
+                    decision, deleted = self._transact(key, update_id, decide)
                 except _KeyTaken:
                     continue
+                if deleted:  # an outcome, a cancel: the check's codes must leave the disk too
+                    self._wipe_wal()
+                return decision
             raise StoreUnavailable("conversation row contended; try again")
 
         return await self._run(work)
@@ -191,7 +202,9 @@ class SqlStore:
         def work() -> int:
             with Session(self.engine) as session, session.begin():
                 result = session.exec(delete(ConversationRow).where(col(ConversationRow.key) == key))
-                return int(result.rowcount)
+                gone = int(result.rowcount)
+            self._wipe_wal()
+            return gone
 
         return await self._run(work)
 
@@ -221,7 +234,9 @@ class SqlStore:
                 session.exec(
                     delete(ProcessedUpdate).where(col(ProcessedUpdate.seen_at) < now - UPDATE_ID_RETENTION)
                 )
-                return len(expired)
+            if expired:
+                self._wipe_wal()
+            return len(expired)
 
         return await self._run(work)
 
@@ -300,9 +315,32 @@ class SqlStore:
         return await self._run(work)
 
     # -- inside the worker thread ----------------------------------------------------------------
+    def _wipe_wal(self) -> None:
+        """SQLite: copy the WAL into the database and truncate it to nothing, so a deleted check's
+        codes and key do not linger in ``-wal`` (``secure_delete`` has zeroed them in the file).
+
+        Runs after the deleting transaction committed; a failure is logged, never raised.
+        """
+        if self.backend != "sqlite":
+            return
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cursor.fetchone()
+            cursor.close()
+            if busy and busy[0]:
+                log.warning("SQLite WAL not truncated after a deletion: a reader was busy")
+        except sqlite3.Error as err:
+            log.warning("SQLite WAL not truncated after a deletion: %s", type(err).__name__)
+        finally:
+            raw.close()
+
     def _transact(
         self, key: str, update_id: int | None, decide: Callable[[Record | None], Decision]
-    ) -> Decision:
+    ) -> tuple[Decision, bool]:
+        """One transaction; returns the decision and whether a conversation row was deleted."""
+        deleted = False
         now = dt.datetime.now(dt.UTC)
         with Session(self.engine) as session, session.begin():
             # The update id is recorded first, in the same transaction: a concurrent worker with the
@@ -319,6 +357,7 @@ class SqlStore:
                 if decision.record is None:
                     if row is not None:
                         session.delete(row)
+                        deleted = True
                 else:
                     values = self._row_values(decision.record, now)
                     if row is None:
@@ -342,7 +381,7 @@ class SqlStore:
                         },
                     )
                 )
-            return decision
+        return decision, deleted
 
     def _row_values(self, record: Record, now: dt.datetime) -> dict[str, Any]:
         """The columns for ``record``, after checking that it holds content codes only."""

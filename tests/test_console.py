@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -58,7 +59,7 @@ def test_telegram_mode_refuses_the_example_file_naming_what_to_fill_in(tmp_path:
     env = dict(os.environ)
     env.update(
         TELEGRAM_BOT_TOKEN="123456789:" + "A" * 35,
-        CHAT_KEY_SECRET="k" * 8 + "Zq3" * 10,
+        CHAT_KEY_SECRET=secrets.token_urlsafe(32),
         CONTACTS_FILE=str(ROOT / "flows/content/contacts.example.yaml"),
     )
     proc = subprocess.run(

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import tornado.httpserver
 
+from bot.telegram.handlers import ALLOWED_UPDATES
 from bot.telegram.webhook import SECRET_HEADER, make_web_app
 from tests.botapi import FakeTelegram, message, press, serve, stop
 from tests.deploy import filled_contacts
@@ -116,7 +117,8 @@ async def test_a_new_user_completes_a_check_against_a_local_bot_api_server(tmp_p
         assert "Share this concern today" in outcome and "999" in outcome
         assert "School Child Protection Coordinator" in outcome
         await you.say("/check", chat_type="group")
-        assert api.of("leaveChat")
+        await wait_for(lambda: bool(api.of("leaveChat")))  # after its one message to the group
+        assert api.of("getUpdates")[0]["allowed_updates"] == ALLOWED_UPDATES, "handled types only"
     finally:
         await stop(proc)
         server.stop()

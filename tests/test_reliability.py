@@ -512,7 +512,9 @@ async def test_webhook_refuses_bad_requests_and_processes_nothing(caplog: pytest
         ]
         for junk in [b"{not json", b"", b"[]", b'"x"', b"5", b"null", b"{}", b'{"update_id": "x"}',
                      b'{"update_id": 1, "message": "x"}', b'{"update_id": 1, "message": {"x": 1}}',
-                     b'{"update_id": 1, "callback_query": []}', b"\xff\xfe\x00", b"{" * 5000]:  # fmt: skip
+                     b'{"update_id": 1, "callback_query": []}', b"\xff\xfe\x00", b"{" * 5000,
+                     b"[" * 100_000, b'{"update_id": 1, "message": {"message_id": 1, "date": 1e300, '
+                     b'"chat": {"id": 1, "type": "private"}, "text": "hi"}}']:  # fmt: skip
             cases.append(({SECRET_HEADER: SECRET}, junk, (400,)))
         for headers, body, statuses in cases:
             resp = await client.post(f"{base}/hook", content=body, headers=headers)

@@ -17,6 +17,12 @@ from tests.botapi import BOT_ID, press
 from tests.telegram_harness import running_bot
 
 CHAT = 5550001
+INVALID = "That button is not valid here. Here is your check, where you left it."
+
+
+def first_step(bot: Any) -> str:
+    return str(bot.service.flow.step("danger").text)
+
 IDENTIFYING = ["Jane Smith", "14/03/2012", "12 High Street, Falkirk", "07700 900123", "Falkirk High School"]
 
 
@@ -183,6 +189,9 @@ async def test_a_button_from_a_finished_check_says_it_has_ended() -> None:
         await bot.feed(press(CHAT, old, mid))
         answer = bot.api.of("answerCallbackQuery")[-1]
         assert answer["text"] == "This check has ended. Start a new one."
+        notice = bot.last_text(CHAT)
+        assert "This check has ended" in notice, "and the notice in the chat says so too"
+        assert "999" in notice and "Child Protection Coordinator" in notice, "with whom to call"
 
 
 @pytest.mark.parametrize(
@@ -193,16 +202,25 @@ async def test_forged_malformed_or_oversized_callback_data_is_refused(data: str)
         await bot.send(CHAT, "/check")
         before = dict(bot.service.store.rows)  # type: ignore[attr-defined]
         await bot.feed(press(CHAT, data, 1))
+        assert bot.service.store.rows == before  # type: ignore[attr-defined]
+        # The chat's own check is open and unchanged: the button is not valid, the step is shown again.
+        assert bot.api.of("answerCallbackQuery")[-1]["text"] == INVALID
+        assert first_step(bot) in bot.last_text(CHAT) and "has ended" not in bot.texts(CHAT)
+        assert bot.button(CHAT, "No")
+    async with running_bot() as bot:  # with no check open, it has ended, and the notice has 999
+        await bot.feed(press(CHAT, data, 1))
         assert bot.api.of("answerCallbackQuery")[-1]["text"] == "This check has ended. Start a new one."
-        assert bot.service.store.rows.keys() == before.keys()  # type: ignore[attr-defined]
+        assert "999" in bot.last_text(CHAT) and "designated person" in bot.last_text(CHAT)
 
 
 async def test_data_signed_for_another_chat_is_refused() -> None:
     async with running_bot() as bot:
         await bot.send(CHAT, "/check")
+        await bot.send(CHAT + 1, "/check")
         mid, data = bot.button(CHAT, "No")
         await bot.feed(press(CHAT + 1, data, mid))
-        assert bot.api.of("answerCallbackQuery")[-1]["text"] == "This check has ended. Start a new one."
+        assert bot.api.of("answerCallbackQuery")[-1]["text"] == INVALID
+        assert first_step(bot) in bot.last_text(CHAT + 1) and "has ended" not in bot.texts(CHAT + 1)
 
 
 async def test_a_double_tap_changes_state_once() -> None:
@@ -296,9 +314,9 @@ def test_record_holds_codes_only() -> None:
 @pytest.mark.parametrize(
     ("now", "shown", "hidden"),
     [
-        (dt.datetime(2026, 12, 2, 10, 0), "01324 503650", "01786 470500"),  # Wednesday morning
-        (dt.datetime(2026, 12, 5, 21, 40), "01786 470500", "01324 503650"),  # Saturday night
-        (dt.datetime(2026, 11, 30, 10, 0), "01786 470500", "01324 503650"),  # St Andrew's Day
+        (dt.datetime(2026, 12, 2, 10, 0), "+44 1324 503650", "+44 1786 470500"),  # Wednesday morning
+        (dt.datetime(2026, 12, 5, 21, 40), "+44 1786 470500", "+44 1324 503650"),  # Saturday night
+        (dt.datetime(2026, 11, 30, 10, 0), "+44 1786 470500", "+44 1324 503650"),  # St Andrew's Day
     ],
 )
 @pytest.mark.parametrize("ticks", [(), ("Assault",), ("Poverty",)])

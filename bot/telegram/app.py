@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, Defaults
 from telegram.request import BaseRequest
@@ -25,7 +24,8 @@ from bot.config import Settings
 from bot.reload import reload_contacts, remove_pid, write_pid
 from bot.service import CheckService
 from bot.stats import review_overdue
-from bot.telegram.handlers import TelegramFrontEnd
+from bot.telegram.handlers import ALLOWED_UPDATES, TelegramFrontEnd
+from bot.telegram.ordering import ChatOrderedUpdateProcessor
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = dt.timedelta(minutes=15)
@@ -91,7 +91,7 @@ def build_application(
         .base_file_url(f"{root}/file/bot")
         .defaults(Defaults(parse_mode=ParseMode.HTML, protect_content=True))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .concurrent_updates(concurrency)
+        .concurrent_updates(ChatOrderedUpdateProcessor(concurrency))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -124,7 +124,7 @@ def run_telegram(settings: Settings, service_factory: Callable[[], CheckService]
     app = build_application(settings, service)
     if settings.bot_mode == "polling":
         log.info("starting in polling mode")
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
         return 0
     from bot.telegram.webhook import serve_webhook
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import (
@@ -24,7 +24,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType, ParseMode, UpdateType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -42,6 +42,7 @@ from bot.service import CheckService, Reply, Token
 from bot.stats import load_stats
 from bot.telegram import callbacks
 from bot.telegram.delivery import EDIT_GONE, with_retry
+from bot.telegram.ordering import backlog
 from flows.screens import LOOKUPS, Screen
 from storage.base import Duplicate, StoreUnavailable, chat_key
 
@@ -69,6 +70,16 @@ LAST_RESORT = (
     "Then tell your designated person for child protection."
 )
 CLEAR_LIMIT = 300  # messages "Clear this chat" will try to delete, at most
+# The only update types the bot subscribes to (getUpdates / setWebhook ``allowed_updates``) and
+# handles; anything else that arrives (business messages, reactions, polls…) is ignored unanswered.
+# Channel posts are handled only to leave the channel.
+ALLOWED_UPDATES: list[str] = [
+    UpdateType.MESSAGE,
+    UpdateType.EDITED_MESSAGE,
+    UpdateType.CALLBACK_QUERY,
+    UpdateType.CHANNEL_POST,
+    UpdateType.EDITED_CHANNEL_POST,
+]
 
 
 class TelegramFrontEnd:
@@ -80,9 +91,8 @@ class TelegramFrontEnd:
         self.service = service
         self.secret = secret
         self.admin_ids = admin_ids
-        # One update at a time per chat (any number of chats at once), so the screens of one chat
-        # reach Telegram in the order its check changed. Entries live only while updates are in flight.
-        self._chat_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
+        # One update at a time per chat, in order, is the update processor's job
+        # (bot/telegram/ordering.py): it takes the chat's turn before a processing slot.
 
     # -- registration ---------------------------------------------------------------------
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -205,27 +215,6 @@ class TelegramFrontEnd:
     async def _guarded(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]) -> None:
         """Run a handler's work; on any failure send the safety net instead of going quiet."""
         chat = update.effective_chat
-        async with self._one_at_a_time(chat.id if chat is not None else 0):
-            await self._run_guarded(update, ctx, work)
-
-    @contextlib.asynccontextmanager
-    async def _one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
-        """Hold this chat's lock: without it, two quick taps could have their edits land out of order
-        (the older screen last), leaving buttons that can no longer continue the check."""
-        lock, users = self._chat_locks.setdefault(chat_id, (asyncio.Lock(), [0]))
-        users[0] += 1
-        try:
-            async with lock:
-                yield
-        finally:
-            users[0] -= 1
-            if users[0] == 0:
-                del self._chat_locks[chat_id]
-
-    async def _run_guarded(
-        self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]
-    ) -> None:
-        chat = update.effective_chat
         try:
             await work
         except Duplicate:
@@ -255,7 +244,14 @@ class TelegramFrontEnd:
 
     # -- handlers ---------------------------------------------------------------------------
     async def guard(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        """Private chats only: anywhere else, say so once and leave."""
+        """Handled update types only, and private chats only: anywhere else, say so once and leave.
+
+        A business message looks like a private chat, but it is a chat between the business
+        account and someone else: the bot must neither delete nor answer there.
+        """
+        if not any(getattr(update, kind, None) is not None for kind in ALLOWED_UPDATES):
+            log.info("update of an unhandled type ignored: update_id=%s", update.update_id)
+            raise ApplicationHandlerStop
         chat = update.effective_chat
         if chat is None or chat.type == ChatType.PRIVATE:
             return
@@ -288,15 +284,18 @@ class TelegramFrontEnd:
             reply = await svc.start(key=key, update_id=update.update_id, anchor=msg.message_id)
             await self._send(ctx, chat_id, reply.screen, key, reply.token)
         elif name == "start":
-            await self._send(ctx, chat_id, svc.welcome(), key)
+            in_check = False
+            with contextlib.suppress(StoreUnavailable):  # the welcome never needs the store
+                in_check = await svc.current(key=key, update_id=update.update_id) is not None
+            await self._send(ctx, chat_id, svc.welcome(in_check=in_check), key)
         elif name == "cancel":
             reply = await svc.cancel(key=key, update_id=update.update_id)
             await self._send(ctx, chat_id, reply.screen, key)
         elif name == "forget":
-            reply = await svc.forget(key=key)
+            reply = await svc.forget(key=key, update_id=update.update_id)
             await self._send(ctx, chat_id, reply.screen, key)
         elif name in LOOKUPS:
-            await self._lookup(ctx, chat_id, key, name)
+            await self._lookup(ctx, chat_id, key, name, update.update_id)
 
     async def stats(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """/stats: anonymous figures for ADMIN_USER_IDS; anyone else gets the normal help."""
@@ -307,16 +306,22 @@ class TelegramFrontEnd:
         assert chat is not None
         key = self._key(update, ctx.bot.id)
         if user is None or user.id not in self.admin_ids:
-            await self._lookup(ctx, chat.id, key, "help")
+            await self._lookup(ctx, chat.id, key, "help", update.update_id)
             return
         svc = self.service
+        with contextlib.suppress(StoreUnavailable):  # the figures below say so if it is down
+            await svc.record(key=key, update_id=update.update_id)
         screen = await load_stats(svc.store, svc.flow.content, today=svc.clock().date())
         await self._send(ctx, chat.id, screen, key)
 
-    async def _lookup(self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, name: str) -> None:
+    async def _lookup(
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, name: str, update_id: int
+    ) -> None:
+        """A reference screen. Its update id is recorded, so a redelivery is not answered twice
+        (raises Duplicate); with the store down it is answered all the same."""
         in_check = False
         with contextlib.suppress(StoreUnavailable):  # a lookup never needs the store
-            in_check = await self.service.current(key=key, update_id=None) is not None
+            in_check = await self.service.current(key=key, update_id=update_id) is not None
         await asyncio.gather(
             self._send(ctx, chat_id, self.service.lookup(name, in_check=in_check), key),
             self.service.note_lookup(name),
@@ -338,13 +343,14 @@ class TelegramFrontEnd:
         pressed = callbacks.decode(self.secret, key, query.data)
         svc = self.service
         if pressed is None:
-            await self._ended(ctx, query, chat_id, key, svc.ended())
+            await self._not_valid(ctx, update, query, chat_id, key)
             return
         action = pressed.action
         kind, _, arg = action.partition(":")
         if kind == "look" and arg in LOOKUPS:
-            await asyncio.gather(self._answer(query), self._lookup(ctx, chat_id, key, arg))
+            await asyncio.gather(self._answer(query), self._lookup(ctx, chat_id, key, arg, update.update_id))
         elif kind == "x":
+            await svc.record(key=key, update_id=update.update_id)
             await asyncio.gather(self._answer(query), self._clear(ctx, chat_id, key, int(arg), query))
         elif kind == "fb":
             # The outcome stays as it is; the thanks come as a new message.
@@ -397,6 +403,24 @@ class TelegramFrontEnd:
                 self._drop_buttons(query),
             )
 
+    async def _not_valid(
+        self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, query: CallbackQuery, chat_id: int, key: str
+    ) -> None:
+        """A button this bot did not draw for this chat (forged, tampered, another chat's).
+
+        With this chat's own check open, it changes nothing: say the button is not valid and show
+        the current step anew (the pressed message may be an outcome, so it is not edited).
+        """
+        svc = self.service
+        current = await svc.current(key=key, update_id=update.update_id)
+        if current is None:
+            await self._ended(ctx, query, chat_id, key, svc.ended())
+            return
+        await asyncio.gather(
+            self._answer(query, svc.flow.content.texts.invalid_button),
+            self._send(ctx, chat_id, current.screen, key, current.token),
+        )
+
     async def _ended(
         self, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, chat_id: int, key: str, reply: Reply
     ) -> None:
@@ -440,17 +464,28 @@ class TelegramFrontEnd:
         chat = update.effective_chat
         if msg is None or chat is None or chat.type != ChatType.PRIVATE:
             return
-        await self._guarded(update, ctx, self._typed(ctx, msg))
+        await self._guarded(update, ctx, self._typed(update, ctx, msg))
 
-    async def _typed(self, ctx: ContextTypes.DEFAULT_TYPE, msg: Message) -> None:
+    async def _typed(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, msg: Message) -> None:
         async def delete() -> None:
             try:
                 await with_retry(lambda: ctx.bot.delete_message(msg.chat_id, msg.message_id))
             except (BadRequest, Forbidden) as err:
                 log.info("typed message not deleted: %s", type(err).__name__)
 
+        fresh = True  # a redelivered message is deleted again (harmless) but not answered twice
+        try:
+            await self.service.record(key=self._key(update, ctx.bot.id), update_id=update.update_id)
+        except Duplicate:
+            fresh = False
+        except StoreUnavailable:
+            pass
         text = self.service.flow.content.texts.typed
-        await asyncio.gather(delete(), with_retry(lambda: ctx.bot.send_message(msg.chat_id, text)))
+        await delete()
+        # A burst (100 forwarded messages is one action) is deleted message by message but answered
+        # once, after its last message: while more of this chat's updates are queued, no reply.
+        if fresh and backlog(ctx.application, msg.chat_id) == 0:
+            await with_retry(lambda: ctx.bot.send_message(msg.chat_id, text))
 
     async def on_error(self, update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the exception type and update id only, then make sure the practitioner has 999."""

@@ -4,15 +4,26 @@ PTB's own webhook handler compares the secret with ``!=``; this one uses
 ``hmac.compare_digest``. A wrong or missing secret gets 403 and nothing is processed; bodies over
 a limit and malformed JSON are refused; ``/healthz`` answers for load balancers. The update is
 queued to the Application, which processes it like a polled one.
+
+Slow clients cannot take it down: a connection that does not send its headers (or sits idle)
+within ``WEBHOOK_IDLE_TIMEOUT``, or its body within ``WEBHOOK_BODY_TIMEOUT``, is closed; the
+open-files soft limit is raised to the hard limit at start-up; and when connections cannot be
+accepted (no file descriptors left), accepting pauses briefly instead of spinning, and says so in
+the log once a minute at most.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import json
 import logging
+import resource
 import signal
+import socket
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,12 +31,19 @@ import tornado.httpserver
 import tornado.web
 from telegram import Update
 from telegram.ext import Application
+from tornado.ioloop import IOLoop
 
 from bot.config import Settings
+from bot.telegram.handlers import ALLOWED_UPDATES
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024  # Telegram updates are small; anything this big is not from Telegram
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
+# accept() failing for lack of resources: pause accepting for ACCEPT_PAUSE seconds, log at most
+# once per ACCEPT_LOG_EVERY seconds (with how many were not logged).
+_OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+ACCEPT_PAUSE = 0.2
+ACCEPT_LOG_EVERY = 60.0
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -50,8 +68,10 @@ class UpdateHandler(tornado.web.RequestHandler):
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             update = Update.de_json(data, self.app.bot)
-        except (ValueError, TypeError, KeyError, AttributeError):  # PTB raises any of these on junk
-            log.warning("webhook: malformed update refused")
+        except Exception as err:  # noqa: BLE001 - any body that is not an update is refused, never a 500
+            # PTB and json raise ValueError, TypeError, KeyError, AttributeError on junk; RecursionError
+            # on deep nesting; OverflowError on a date no clock can hold. A 500 would be retried.
+            log.warning("webhook: malformed update refused (%s)", type(err).__name__)
             self.set_status(400)
             return
         if update is None:
@@ -70,6 +90,108 @@ class HealthHandler(tornado.web.RequestHandler):
     def get(self) -> None:
         self.set_status(200 if self.app.running else 503)
         self.write("ok" if self.app.running else "starting")
+
+
+def raise_open_files_limit() -> tuple[int, int]:
+    """Raise the soft RLIMIT_NOFILE to the hard limit where allowed; return (before, after)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return soft, soft
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as err:
+        log.warning("open files limit not raised (%s): stays at %d", type(err).__name__, soft)
+        return soft, soft
+    return soft, target
+
+
+class _EveryFewSeconds:
+    """Log a repeated condition once per period, with how many times it happened in between."""
+
+    def __init__(self, period: float) -> None:
+        self.period = period
+        self.last = -period
+        self.quiet = 0
+
+    def __call__(self, message: str, *args: object) -> None:
+        now = time.monotonic()
+        if now - self.last < self.period:
+            self.quiet += 1
+            return
+        log.error(message + " (%d more since the last line)", *args, self.quiet)
+        self.last, self.quiet = now, 0
+
+
+def _accept_with_pause(
+    sock: socket.socket, callback: Callable[[socket.socket, Any], None], report: _EveryFewSeconds
+) -> Callable[[], None]:
+    """tornado.netutil.add_accept_handler, except that running out of file descriptors pauses
+    accepting (the listening socket stays readable, so tornado's loop would spin at full CPU and
+    log a traceback each turn) until some are freed, e.g. by the idle and body timeouts."""
+    io_loop = IOLoop.current()
+    state = {"removed": False, "paused": False}
+
+    def resume() -> None:
+        state["paused"] = False
+        if not state["removed"]:
+            io_loop.add_handler(sock, accept, IOLoop.READ)
+
+    def accept(_fd: Any, _events: int) -> None:
+        for _ in range(128):
+            if state["removed"] or state["paused"]:
+                return
+            try:
+                connection, address = sock.accept()
+            except BlockingIOError:
+                return
+            except ConnectionAbortedError:
+                continue
+            except OSError as err:
+                if err.errno not in _OUT_OF_RESOURCES:
+                    raise
+                report(
+                    "webhook: cannot accept connections (%s): too many open; pausing %.1f s",
+                    errno.errorcode.get(err.errno or 0, "?"),
+                    ACCEPT_PAUSE,
+                )
+                state["paused"] = True
+                io_loop.remove_handler(sock)
+                io_loop.call_later(ACCEPT_PAUSE, resume)
+                return
+            callback(connection, address)
+
+    def remove() -> None:
+        state["removed"] = True
+        if not state["paused"]:
+            io_loop.remove_handler(sock)
+
+    io_loop.add_handler(sock, accept, IOLoop.READ)
+    return remove
+
+
+class WebhookServer(tornado.httpserver.HTTPServer):
+    """tornado's HTTPServer with the accept loop above."""
+
+    def add_sockets(self, sockets: Any) -> None:
+        report = _EveryFewSeconds(ACCEPT_LOG_EVERY)
+        for sock in sockets:
+            # The same bookkeeping as TCPServer.add_sockets, so that stop() works unchanged.
+            self._sockets[sock.fileno()] = sock
+            self._handlers[sock.fileno()] = _accept_with_pause(sock, self._handle_connection, report)
+
+
+def make_server(
+    app: AnyApp, *, path: str, secret: bytes, idle_timeout: float, body_timeout: float
+) -> WebhookServer:
+    """The webhook HTTP server, with the body limit and both timeouts."""
+    return WebhookServer(
+        make_web_app(app, path=path, secret=secret),
+        max_body_size=MAX_BODY,
+        xheaders=True,
+        idle_connection_timeout=idle_timeout,
+        body_timeout=body_timeout,
+    )
 
 
 def make_web_app(app: AnyApp, *, path: str, secret: bytes) -> tornado.web.Application:
@@ -93,15 +215,21 @@ async def serve_webhook(
     loop = asyncio.get_running_loop()
     for sig in stop_signals:
         loop.add_signal_handler(sig, stop.set)
-    server = tornado.httpserver.HTTPServer(
-        make_web_app(app, path=path, secret=secret.encode()), max_body_size=MAX_BODY, xheaders=True
+    before, after = raise_open_files_limit()
+    log.info("open files limit: %d (was %d)", after, before)
+    server = make_server(
+        app,
+        path=path,
+        secret=secret.encode(),
+        idle_timeout=settings.webhook_idle_timeout,
+        body_timeout=settings.webhook_body_timeout,
     )
     async with app:
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
         server.listen(settings.webhook_port, address=settings.webhook_listen)
-        await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         log.info("webhook mode: listening")
         await stop.wait()
         server.stop()
