@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import datetime as dt
 import fcntl
+import json
 import logging
 import re
 import sqlite3
@@ -169,6 +169,7 @@ class SqlStore:
         self.validate = validate
         self.engine = make_engine(url)
         self.backend = self.engine.dialect.name
+        self._hot = _HotSql(self.backend)
         self._sqlite_lock = threading.Lock()
 
     # -- the ConversationStore contract ----------------------------------------------------------
@@ -339,48 +340,50 @@ class SqlStore:
     def _transact(
         self, key: str, update_id: int | None, decide: Callable[[Record | None], Decision]
     ) -> tuple[Decision, bool]:
-        """One transaction; returns the decision and whether a conversation row was deleted."""
+        """One transaction; returns the decision and whether a conversation row was deleted.
+
+        The per-update path runs a few prepared statements through the driver (``_HotSql``): no
+        ORM session, identity map, flush or deep copies. SQLModel still defines the tables and
+        Alembic the schema; the statements name the same columns.
+        """
+        sql, put = self._hot, self._hot.param
         deleted = False
         now = dt.datetime.now(dt.UTC)
-        with Session(self.engine) as session, session.begin():
+        with self.engine.begin() as connection:
+            run = connection.exec_driver_sql
             # The update id is recorded first, in the same transaction: a concurrent worker with the
             # same update id waits on the primary key and then sees the conflict.
-            seen = {"update_id": update_id, "seen_at": now}
-            if update_id is not None and not self._insert_new(session, ProcessedUpdate, seen):
-                raise Duplicate(update_id)
-            row = session.exec(
-                select(ConversationRow).where(col(ConversationRow.key) == key).with_for_update()
-            ).first()
-            current = _record_of(row) if row is not None and row.expires_at > now else None
+            if update_id is not None:
+                seen = {"update_id": update_id, "seen_at": put(now)}
+                if run(sql.record_update, seen).first() is None:
+                    raise Duplicate(update_id)
+            row = run(sql.load, {"key": key}).first()
+            expired = row is not None and sql.when(row[6]) <= now
+            current = None if row is None or expired else sql.record(row)
             decision = decide(current)
             if decision.changed:
                 if decision.record is None:
                     if row is not None:
-                        session.delete(row)
+                        run(sql.delete, {"key": key})
                         deleted = True
                 else:
                     values = self._row_values(decision.record, now)
+                    values = {**values, "data": sql.json(values["data"]), "key": key}
+                    values["updated_at"], values["expires_at"] = put(now), put(values["expires_at"])
                     if row is None:
-                        if not self._insert_new(session, ConversationRow, {"key": key, **values}):
+                        if run(sql.insert, values).first() is None:
                             raise _KeyTaken
                     else:
-                        for name, value in values.items():
-                            setattr(row, name, value)
+                        run(sql.update, values)
             if decision.count is not None:
                 c = decision.count
-                session.exec(
-                    self._increment(
-                        OutcomeCountRow,
-                        {
-                            "day": c.day,
-                            "level": _short("level", c.level, CODE_LENGTH),
-                            "content_version": _short(
-                                "content version", c.content_version, CONTENT_VERSION_LENGTH
-                            ),
-                            "service": _short("service", c.service, CODE_LENGTH),
-                        },
-                    )
-                )
+                count = {
+                    "day": sql.day(c.day),
+                    "level": _short("level", c.level, CODE_LENGTH),
+                    "content_version": _short("content version", c.content_version, CONTENT_VERSION_LENGTH),
+                    "service": _short("service", c.service, CODE_LENGTH),
+                }
+                run(sql.count_outcome, count)
         return decision, deleted
 
     def _row_values(self, record: Record, now: dt.datetime) -> dict[str, Any]:
@@ -404,25 +407,12 @@ class SqlStore:
             "check_id": _short("check id", record.check_id, CHECK_ID_LENGTH),
             "version": int(record.version),
             "state": _short("state", state, STATE_LENGTH),
-            "data": copy.deepcopy(data),
+            "data": data,
             "anchor_message_id": record.anchor_message_id,
             "content_version": _short("content version", record.content_version, CONTENT_VERSION_LENGTH),
             "updated_at": now,
             "expires_at": now + self.ttl,
         }
-
-    def _insert_new(self, session: Session, model: type[SQLModel], values: dict[str, Any]) -> bool:
-        """Insert a row unless its primary key is taken; return whether it went in.
-
-        RETURNING, not rowcount: psycopg reports no row count for ``ON CONFLICT DO NOTHING``.
-        """
-        table = _table(model)
-        key_columns = list(table.primary_key.columns)
-        if self.backend == "postgresql":
-            pg = postgresql.insert(table).values(values).on_conflict_do_nothing().returning(*key_columns)
-            return session.exec(pg).first() is not None
-        lite = sqlite.insert(table).values(values).on_conflict_do_nothing().returning(*key_columns)
-        return session.exec(lite).first() is not None
 
     def _increment(self, model: type[SQLModel], keys: dict[str, Any]) -> UpdateBase:
         """Insert a counter row at 1, or add 1 to it."""
@@ -466,14 +456,84 @@ def _table(model: type[SQLModel]) -> Table:
     return SQLModel.metadata.tables[str(model.__tablename__)]
 
 
-def _record_of(row: ConversationRow) -> Record:
-    return Record(
-        data=copy.deepcopy(row.data),
-        check_id=row.check_id,
-        version=row.version,
-        anchor_message_id=row.anchor_message_id,
-        content_version=row.content_version,
+class _HotSql:
+    """The per-update statements of one dialect, run through the driver (``exec_driver_sql``).
+
+    Parameters are named (``:name`` for sqlite3, ``%(name)s`` for psycopg). Timestamps and JSON are
+    converted exactly as the SQLAlchemy column types do, so rows written here and rows read or
+    purged through SQLAlchemy agree: SQLite keeps naive UTC text ``YYYY-MM-DD HH:MM:SS.ffffff``,
+    PostgreSQL ``timestamptz``; ``data`` is JSON text.
+    """
+
+    # Written once for SQLite (":name" parameters); PostgreSQL gets "%(name)s", a row lock on the
+    # load and a JSON cast on ``data``.
+    RECORD_UPDATE = (
+        "INSERT INTO processed_update (update_id, seen_at) VALUES (:update_id, :seen_at) "
+        "ON CONFLICT DO NOTHING RETURNING update_id"
     )
+    LOAD = (
+        "SELECT check_id, version, state, data, anchor_message_id, content_version, expires_at "
+        "FROM conversation WHERE key = :key"
+    )
+    DELETE = "DELETE FROM conversation WHERE key = :key"
+    INSERT = (
+        "INSERT INTO conversation (key, data, check_id, version, state, anchor_message_id, "
+        "content_version, updated_at, expires_at) VALUES (:key, :data, :check_id, :version, :state, "
+        ":anchor_message_id, :content_version, :updated_at, :expires_at) "
+        "ON CONFLICT DO NOTHING RETURNING key"
+    )
+    UPDATE = (
+        "UPDATE conversation SET data = :data, check_id = :check_id, version = :version, state = :state, "
+        "anchor_message_id = :anchor_message_id, content_version = :content_version, "
+        "updated_at = :updated_at, expires_at = :expires_at WHERE key = :key"
+    )
+    COUNT_OUTCOME = (
+        "INSERT INTO outcome_count (day, level, content_version, service, count) "
+        "VALUES (:day, :level, :content_version, :service, 1) "
+        "ON CONFLICT (day, level, content_version, service) DO UPDATE SET count = outcome_count.count + 1"
+    )
+
+    def __init__(self, backend: str) -> None:
+        self.backend = backend
+        pg = backend == "postgresql"
+
+        def dialect(statement: str) -> str:
+            if not pg:
+                return statement
+            return re.sub(r":(\w+)", r"%(\1)s", statement.replace(":data,", "CAST(:data AS JSON),"))
+
+        self.record_update = dialect(self.RECORD_UPDATE)
+        self.load = dialect(self.LOAD) + (" FOR UPDATE" if pg else "")
+        self.delete = dialect(self.DELETE)
+        self.insert = dialect(self.INSERT)
+        self.update = dialect(self.UPDATE)
+        self.count_outcome = dialect(self.COUNT_OUTCOME)
+
+    def param(self, when: dt.datetime) -> Any:
+        """A timestamp as the column type stores it."""
+        utc = when.astimezone(dt.UTC)
+        return utc if self.backend == "postgresql" else f"{utc.replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}"
+
+    def day(self, day: dt.date) -> Any:
+        """A date as the column type stores it (SQLite: ISO text, as SQLAlchemy writes it)."""
+        return day if self.backend == "postgresql" else day.isoformat()
+
+    def when(self, value: Any) -> dt.datetime:
+        """A stored timestamp, aware and in UTC."""
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    def json(self, data: Any) -> str:
+        return json.dumps(data, separators=(",", ":"))
+
+    def record(self, row: Any) -> Record:
+        """A :class:`Record` from a row of ``load`` (``data`` parsed once, no copies)."""
+        data = json.loads(row[3]) if isinstance(row[3], str) else row[3]
+        return Record(
+            data=data, check_id=row[0], version=row[1], anchor_message_id=row[4], content_version=row[5]
+        )
 
 
 # -- schema ----------------------------------------------------------------------------------------
