@@ -65,7 +65,9 @@ def _service(
     flow = Flow(load_content(settings.content_file), directory.services)
     url = _database_url(settings)
     migrate(url)
-    store = SqlStore(url=url, ttl=dt.timedelta(hours=settings.session_ttl_hours), validate=flow.load)
+    # Every write is checked to hold codes only (storage/sql.py); what is read back is checked
+    # against the content by the flow before use.
+    store = SqlStore(url=url, ttl=dt.timedelta(hours=settings.session_ttl_hours))
     return CheckService(
         flow=flow, store=store, directory=directory, clock=clock, channel=channel, counting=counting
     )

@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
@@ -102,53 +103,51 @@ class CheckService:
     # -- the check -----------------------------------------------------------------------
     async def start(self, *, key: str, update_id: int | None, anchor: int | None = None) -> Reply:
         """Begin a new check, replacing any unfinished one for this chat."""
+        conv = self.flow.new()
+        self.flow.fire(conv, "start")
+        record = Record(conv.to_dict(), secrets.token_urlsafe(6), 1, anchor, self.flow.content.meta.version)
 
         def decide(previous: Record | None) -> Decision:
-            conv = self.flow.new()
-            self.flow.fire(conv, "start")
-            record = Record(
-                conv.to_dict(), secrets.token_urlsafe(6), 1, anchor, self.flow.content.meta.version
-            )
             return Decision(record, self._abandoned(previous))
 
-        decision = await self.store.transact(key=key, update_id=update_id, decide=decide)
-        return self._reply_for(decision.record, edit=False)
+        await self.store.transact(key=key, update_id=update_id, decide=decide)
+        return self._render(_View("step", conv, record), edit=False)
 
     async def act(self, *, key: str, update_id: int | None, action: str, token: Token | None) -> Reply:
-        """Apply a button's action to the conversation it belongs to."""
+        """Apply a button's action to the conversation it belongs to.
+
+        Decide, commit, then render: inside the store's transaction only the event is applied
+        to the loaded conversation (parsed once); the screen is built after the commit.
+        """
         parsed = parse_action(action)
         if parsed is None:
             return self.ended()
         event, arg = parsed
-        result: dict[str, Reply] = {}
+        view = _View("ended")
 
         def decide(record: Record | None) -> Decision:
+            nonlocal view
             if record is None or (token is not None and token.check_id != record.check_id):
-                result["reply"] = self.ended()
                 return Decision(record, changed=False)
             conv = self._load(record)
             if conv is None:
-                result["reply"] = self.ended()
                 return Decision(None)
             if token is not None and token.version != record.version:
                 # A double tap or an older screen of this check: change nothing.
-                result["reply"] = self._reply_for(record, changed=False)
+                view = _View("step", conv, record, changed=False)
                 return Decision(record, changed=False)
             if not self.flow.fire(conv, event, arg):
-                result["reply"] = self._reply_for(record, changed=False)
+                view = _View("step", conv, record, changed=False)
                 return Decision(record, changed=False)
             service = conv.answers.get("service", "")
             if conv.state == OUTCOME:
-                screen = self.screens.outcome(conv, self.context(service or None))
-                result["reply"] = Reply(screen, None, edit=False, anchor=record.anchor_message_id)
+                view = _View("outcome", conv, record)
                 level = conv.level or self.flow.content.default_level
                 count = OutcomeCount(self.clock().date(), level, record.content_version, service)
                 return Decision(None, count if self.counting else None)
             if conv.state == CANCELLED:
-                result["reply"] = Reply(
-                    self.screens.cancelled(self.context(service or None)), None, edit=True
-                )
-                return Decision(None, self._abandoned(record))
+                view = _View("cancelled", conv, record)
+                return Decision(None, self._abandoned_with(record, service))
             new = Record(
                 conv.to_dict(),
                 record.check_id,
@@ -156,23 +155,25 @@ class CheckService:
                 record.anchor_message_id,
                 record.content_version,
             )
-            result["reply"] = self._reply_for(new)
+            view = _View("step", conv, new)
             return Decision(new)
 
         await self.store.transact(key=key, update_id=update_id, decide=decide)
-        return result["reply"]
+        return self._render(view)
 
     async def current(self, *, key: str, update_id: int | None) -> Reply | None:
         """The step in progress as a new message (after a lookup), or None with no check open."""
-        result: dict[str, Reply | None] = {"reply": None}
+        view: _View | None = None
 
         def decide(record: Record | None) -> Decision:
-            if record is not None and self._load(record) is not None:
-                result["reply"] = self._reply_for(record, edit=False)
+            nonlocal view
+            conv = self._load(record) if record is not None else None
+            if conv is not None:
+                view = _View("step", conv, record)
             return Decision(record, changed=False)
 
         await self.store.transact(key=key, update_id=update_id, decide=decide)
-        return result["reply"]
+        return None if view is None else self._render(view, edit=False)
 
     async def cancel(self, *, key: str, update_id: int | None) -> Reply:
         """Stop any check in progress; the reply still shows whom to call."""
@@ -273,7 +274,11 @@ class CheckService:
         if record is None or not self.counting:
             return None
         conv = self._load(record)
-        service = (conv.answers.get("service") if conv else None) or ""
+        return self._abandoned_with(record, (conv.answers.get("service") if conv else None) or "")
+
+    def _abandoned_with(self, record: Record, service: str) -> OutcomeCount | None:
+        if not self.counting:
+            return None
         return OutcomeCount(self.clock().date(), ABANDONED, record.content_version, service)
 
     def _load(self, record: Record) -> Conversation | None:
@@ -282,9 +287,26 @@ class CheckService:
         except InvalidConversation:
             return None
 
-    def _reply_for(self, record: Record | None, *, edit: bool = True, changed: bool = True) -> Reply:
-        if record is None:
+    def _render(self, view: _View, *, edit: bool = True) -> Reply:
+        """The reply for a decision, built after the commit from the conversation already loaded."""
+        conv, record = view.conv, view.record
+        if view.kind == "ended" or conv is None or record is None:
             return self.ended()
-        conv = self.flow.load(record.data)
-        screen = self.screens.for_conversation(conv, self.context(conv.answers.get("service")))
-        return Reply(screen, Token(record.check_id, record.version), edit=edit, changed=changed)
+        ctx = self.context(conv.answers.get("service") or None)
+        if view.kind == "outcome":
+            return Reply(self.screens.outcome(conv, ctx), None, edit=False, anchor=record.anchor_message_id)
+        if view.kind == "cancelled":
+            return Reply(self.screens.cancelled(ctx), None, edit=True)
+        screen = self.screens.for_conversation(conv, ctx)
+        return Reply(screen, Token(record.check_id, record.version), edit=edit, changed=view.changed)
+
+
+@dataclass(frozen=True)
+class _View:
+    """What a decision leaves to show: the kind of screen, the conversation (already loaded and
+    moved on by the event) and the record as saved (for the buttons' token)."""
+
+    kind: Literal["ended", "step", "outcome", "cancelled"]
+    conv: Conversation | None = None
+    record: Record | None = None
+    changed: bool = True

@@ -148,6 +148,23 @@ def _sqlite_on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_CODE = re.compile(r"[a-z0-9_]{1,32}")
+
+
+def _codes_only(value: Any) -> bool:
+    """True when every key and text in ``value`` is a short lower-case code (never free text):
+    the cheap privacy check on everything written, whatever the caller's own validation."""
+    if value is None or isinstance(value, bool | int):
+        return True
+    if isinstance(value, str):
+        return _CODE.fullmatch(value) is not None
+    if isinstance(value, list):
+        return all(_codes_only(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _CODE.fullmatch(k) and _codes_only(v) for k, v in value.items())
+    return False
+
+
 def _unavailable(err: Exception) -> StoreUnavailable:
     cause = getattr(err, "orig", None) or err
     return StoreUnavailable(f"database unavailable ({type(cause).__name__})")
@@ -400,6 +417,8 @@ class SqlStore:
             to_dict = getattr(loaded, "to_dict", None)
             if callable(to_dict) and to_dict() != data:
                 raise ValueError("record refused: data holds fields the content does not define")
+        if not _codes_only(data):
+            raise ValueError("record refused: data holds something other than codes")
         state = data.get("state") if isinstance(data, dict) else None
         if not state:
             raise ValueError("record refused: data has no state code")

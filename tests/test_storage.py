@@ -265,6 +265,25 @@ async def test_validate_refuses_anything_but_content_codes(store: SqlStore, flow
         await store.transact(key="chat-42", update_id=None, decide=lambda _: put(good))
 
 
+async def test_without_a_validator_only_codes_are_written(plain: SqlStore, flow: Flow) -> None:
+    """The store's own check, whatever the caller validates: free text never reaches a row."""
+    good = started(flow)
+    for i, data in enumerate(
+        [
+            {**good.data, "answers": {"age": "Jane Doe, 12 Acacia Road"}},
+            {**good.data, "picked": {"signs_1": ["Acacia Road"]}},
+            {**good.data, "Note": "x"},
+            {**good.data, "state": "a" * 33},
+        ]
+    ):
+        with pytest.raises(ValueError) as caught:
+            await plain.transact(key=KEY, update_id=200 + i, decide=saving(Record(data, "chk", 1)))
+        assert "Acacia" not in str(caught.value)
+    assert await load(plain) is None
+    await plain.transact(key=KEY, update_id=200, decide=lambda _: put(good))
+    assert await load(plain) is not None
+
+
 async def test_schema_has_no_free_text_column(store: SqlStore) -> None:
     found = inspect(store.engine)
     assert set(found.get_table_names()) == TABLES | {"alembic_version"}
