@@ -50,16 +50,18 @@ def test_the_bot_subscribes_only_to_the_update_types_it_handles() -> None:
 
 
 @pytest.mark.parametrize(
-    "what", ["/start", "/help", "/emergency", "/contacts", "look:emergency", "clear", "/forget", "typed"]
+    "what",
+    ["/start", "/help", "/emergency", "/contacts", "look:emergency", "clear", "report", "/forget", "typed"],
 )
 async def test_a_redelivered_update_is_not_answered_again(what: str, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cse.db'}"
     migrate(url)
     store = SqlStore(url=url, ttl=dt.timedelta(hours=1))
     async with running_bot(store) as bot:
-        if what in ("look:emergency", "clear"):
+        if what in ("look:emergency", "clear", "report"):
             await bot.walk_to_outcome(CHAT)
-            mid, data = bot.button(CHAT, "Emergency" if what == "look:emergency" else "Clear this chat")
+            label = {"look:emergency": "Emergency", "clear": "Clear this chat", "report": "Report a problem"}
+            mid, data = bot.button(CHAT, label[what])
             raw = press(CHAT, data, mid)
         else:
             raw = message(bot.api, CHAT, "Her name is Jane" if what == "typed" else what)

@@ -353,7 +353,10 @@ class TelegramFrontEnd:
             await svc.record(key=key, update_id=update.update_id)
             await asyncio.gather(self._answer(query), self._clear(ctx, chat_id, key, int(arg), query))
         elif kind == "fb":
-            # The outcome stays as it is; the thanks come as a new message.
+            # The outcome stays as it is; the thanks come as a new message. Recorded first, so a
+            # redelivered press is neither counted nor thanked twice.
+            with contextlib.suppress(StoreUnavailable):
+                await svc.record(key=key, update_id=update.update_id)
             thanks = await svc.report_problem(arg)
             await asyncio.gather(self._answer(query), self._send(ctx, chat_id, thanks.screen, key))
         elif action == "start":
