@@ -54,6 +54,7 @@ class CallSpan:
     start: int
     end: int
     lineage: Lineage = ()
+    params: dict[str, Any] | None = None  # kept only when the run is to be replayed
 
 
 @dataclass
@@ -63,6 +64,7 @@ class UpdateLog:
     kind: str  # "tap", "command" or "typed"
     calls: list[CallSpan] = field(default_factory=list)
     seconds: float = 0.0
+    update_id: int = 0
 
 
 CURRENT: ContextVar[UpdateLog | None] = ContextVar("bench_update", default=None)
@@ -184,9 +186,10 @@ class BenchTelegram(FakeTelegram):
 class TimedRequest(FakeRequest):
     """:class:`FakeRequest` recording each call's span against the update being processed."""
 
-    def __init__(self, api: FakeTelegram, rtt: float = 0.0) -> None:
+    def __init__(self, api: FakeTelegram, rtt: float = 0.0, *, keep_params: bool = False) -> None:
         super().__init__(api)
         self.rtt = rtt
+        self.keep_params = keep_params  # record each call's parameters, for the same-traffic floor
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kwargs: Any
@@ -200,7 +203,7 @@ class TimedRequest(FakeRequest):
         end = next(SEQUENCE)
         log = CURRENT.get()
         if log is not None:
-            log.calls.append(CallSpan(name, start, end, lineage(task)))
+            log.calls.append(CallSpan(name, start, end, lineage(task), params if self.keep_params else None))
         if name == "getUpdates" and not body.get("result"):
             await asyncio.sleep(0.01)
         return status, json.dumps(body).encode()

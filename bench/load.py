@@ -14,6 +14,7 @@ conversation so the floor can be fed exactly the same ones, in the same order an
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ContextTypes, Defaults, TypeHandler
 
-from bench.double import CURRENT, BenchTelegram, TimedRequest, UpdateLog, stamp_tasks
+from bench.double import CURRENT, BenchTelegram, CallSpan, TimedRequest, UpdateLog, stamp_tasks
 from bot.config import Settings
 from bot.service import CheckService
 from bot.telegram.app import build_application
@@ -128,7 +129,7 @@ def lift_rate_limit(app: AnyApp) -> None:
 async def process(app: AnyApp, raw: dict[str, Any], kind: str, logs: list[UpdateLog]) -> UpdateLog:
     """One update through PTB's update processor (its concurrency limit), timed and recorded."""
     update = Update.de_json(raw, app.bot)
-    log = UpdateLog(kind)
+    log = UpdateLog(kind, update_id=int(raw["update_id"]))
     token = CURRENT.set(log)
 
     async def timed() -> None:
@@ -241,7 +242,8 @@ async def run_bot(
     ``at_once``: how many conversations may be open together (None: all of them).
     """
     api = BenchTelegram()
-    app = build_application(settings, service, request=TimedRequest(api, rtt), concurrency=CONCURRENCY)
+    request = TimedRequest(api, rtt, keep_params=rtt == 0)
+    app = build_application(settings, service, request=request, concurrency=CONCURRENCY)
     lift_rate_limit(app)
     titles = {level: outcome.title for level, outcome in service.flow.content.outcomes.items()}
     load = Load()
@@ -293,10 +295,70 @@ def floor_application(api: BenchTelegram) -> AnyApp:
     return app
 
 
-async def run_floor(updates: dict[int, list[tuple[str, dict[str, Any]]]]) -> Load:
-    """Feed the floor the same updates, each conversation in order, all conversations at once."""
+def same_traffic_application(api: BenchTelegram, bot_calls: dict[int, list[CallSpan]]) -> AnyApp:
+    """The bare framework making exactly the bot's Bot API calls for each update: the same methods,
+    texts and keyboards (built as objects, as the bot builds them), made together as the bot made
+    them. What remains between this floor and the bot is the bot's own work."""
+
+    def markup(params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+        raw = params.get("reply_markup")
+        if raw is None:
+            return None
+        rows = raw["inline_keyboard"] if isinstance(raw, dict) else json.loads(raw)["inline_keyboard"]
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(b["text"], callback_data=b.get("callback_data")) for b in row]
+                for row in rows
+            ]
+        )
+
+    async def call(bot: Any, method: str, p: dict[str, Any]) -> None:
+        if method == "answerCallbackQuery":
+            await bot.answer_callback_query(p["callback_query_id"], text=p.get("text"))
+        elif method == "editMessageText":
+            await bot.edit_message_text(
+                p["text"], chat_id=p["chat_id"], message_id=p["message_id"], reply_markup=markup(p)
+            )
+        elif method == "sendMessage":
+            await bot.send_message(p["chat_id"], p["text"], reply_markup=markup(p))
+        elif method == "editMessageReplyMarkup":
+            await bot.edit_message_reply_markup(p["chat_id"], p["message_id"], reply_markup=markup(p))
+        elif method == "deleteMessage":
+            await bot.delete_message(p["chat_id"], p["message_id"])
+        else:
+            await bot.do_api_request(method, api_kwargs=p)
+
+    async def replay(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        calls = bot_calls.get(update.update_id, [])
+        await asyncio.gather(*(call(ctx.bot, c.method, c.params or {}) for c in calls))
+
+    app: AnyApp = (
+        Application.builder()
+        .token(TOKEN)
+        .base_url(f"{BASE_URL}/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, protect_content=True))
+        .concurrent_updates(CONCURRENCY)
+        .request(TimedRequest(api))
+        .get_updates_request(TimedRequest(api))
+        .build()
+    )
+    app.add_handler(TypeHandler(Update, replay))
+    return app
+
+
+async def run_floor(
+    updates: dict[int, list[tuple[str, dict[str, Any]]]], bot_logs: Sequence[UpdateLog] | None = None
+) -> Load:
+    """Feed the floor the same updates, each conversation in order, all conversations at once.
+
+    With ``bot_logs`` (the bot's run, its call parameters kept) it is the same-traffic floor: each
+    update makes the bot's calls; without, the plain floor: one call per update, no keyboard.
+    """
     api = BenchTelegram()
-    app = floor_application(api)
+    if bot_logs is None:
+        app = floor_application(api)
+    else:
+        app = same_traffic_application(api, {log.update_id: log.calls for log in bot_logs})
     load = Load()
     stamp_tasks(asyncio.get_running_loop())
 

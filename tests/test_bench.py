@@ -60,6 +60,13 @@ def test_the_run_succeeds_and_every_check_reaches_its_outcome(run: tuple[int, di
 def test_the_floor_is_fed_the_same_updates(report: dict[str, Any]) -> None:
     sqlite = report["sqlite"]
     assert sqlite["floor"]["updates"] == sqlite["ours"]["updates"] >= CHECKS * 10
+    assert sqlite["same_floor"]["updates"] == sqlite["ours"]["updates"]
+
+
+def test_the_same_traffic_floor_makes_exactly_the_bots_calls(report: dict[str, Any]) -> None:
+    calls = report["sqlite"]["calls"]
+    assert calls["same_floor"] == calls["ours"]
+    assert calls["ours"]["answerCallbackQuery"] > 0 and calls["ours"]["editMessageText"] > 0
 
 
 def test_the_report_has_every_figure(report: dict[str, Any]) -> None:
