@@ -9,7 +9,6 @@ chat, an edited client or a guess is refused. ``check_id`` is ``-`` on buttons o
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ class Pressed:
 
 
 def _mac(secret: bytes, key: str, payload: str) -> str:
-    digest = hmac.new(secret, f"{key}|{payload}".encode(), hashlib.sha256).digest()[:_MAC_BYTES]
+    digest = hmac.digest(secret, f"{key}|{payload}".encode(), "sha256")[:_MAC_BYTES]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
