@@ -41,7 +41,7 @@ from bench.load import (
     process,
     scripts,
 )
-from bot.cli import _clock, _service
+from bot import wiring
 from bot.telegram.app import build_application
 from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
@@ -113,7 +113,7 @@ def store_open_conversations(url: str, secret: str, count: int) -> None:
 
 async def _probe(url: str, secret: str, stored: int, checks: int) -> dict[str, Any]:
     settings = bot_settings(url, secret)
-    service = _service(settings, _clock(None))
+    service = wiring.service(settings, wiring.clock(None))
     api = BenchTelegram()
     app = build_application(settings, service, request=TimedRequest(api))
     lift_rate_limit(app)

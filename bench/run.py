@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, make_url, text
 from bench.double import UpdateLog, sequential_by_time, sequential_round_trips
 from bench.load import CONCURRENCY, Load, bot_settings, run_bot, run_floor, scripts
 from bench.probes import PROBE_CHECKS, memory_with_stored, reset_peak_rss, rss_kib, start_up
-from bot.cli import _clock, _service
+from bot import wiring
 from storage.sql import database_url
 
 GOAL_RATIO = 1.5
@@ -139,7 +139,7 @@ async def one_store(url: str, conversations: int, first_chat: int) -> tuple[Load
     (KiB): the plain floor (one call per update, no keyboard) and the same-traffic floor (the
     bot's own calls and keyboards, replayed through bare PTB)."""
     settings = bot_settings(url)
-    service = _service(settings, _clock(None))
+    service = wiring.service(settings, wiring.clock(None))
     reset_peak_rss()
     ours = await run_bot(service, settings, scripts(conversations, first_chat))
     peak = rss_kib()["VmHWM"]
@@ -152,14 +152,14 @@ async def with_round_trip_time(url: str, conversations: int, rtt_ms: float) -> L
     """Checks on SQLite with every Bot API call taking ``rtt_ms``: who waits for what."""
     settings = bot_settings(url)
     plan = scripts(min(conversations, ROUND_TRIP_CHECKS), 300_000)
-    service = _service(settings, _clock(None))
+    service = wiring.service(settings, wiring.clock(None))
     return await run_bot(service, settings, plan, rtt=rtt_ms / 1000, at_once=ROUND_TRIP_AT_ONCE)
 
 
 async def warm_up(url: str, conversations: int) -> None:
     """Imports, caches and the first connections, for both applications, before anything is timed."""
     settings = bot_settings(url)
-    load = await run_bot(_service(settings, _clock(None)), settings, scripts(conversations, 1))
+    load = await run_bot(wiring.service(settings, wiring.clock(None)), settings, scripts(conversations, 1))
     await run_floor(load.updates)
     await run_floor(load.updates, load.logs)
 

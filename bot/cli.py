@@ -13,64 +13,13 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from bot import logs
-from bot.config import Settings, SettingsError, default_database_url, load_settings
-from bot.service import CheckService
+from bot import logs, wiring
+from bot.config import Settings, SettingsError, load_settings
 from flows.deployment import check_deployable
-from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, load_directory
-from flows.machine import Flow
+from flows.directory import EXAMPLE_CONTACTS, ContactsError, load_directory
 from flows.schema import ContentError, load_content
-from flows.screens import Channel
 from storage.base import StoreUnavailable, chat_key
-
-LONDON = ZoneInfo("Europe/London")
-
-
-def _clock(now: str | None) -> Callable[[], dt.datetime]:
-    """The clock: real time, or a fixed moment for demos and tests (``--now``)."""
-    if now is None:
-        return lambda: dt.datetime.now(LONDON)
-    try:
-        fixed = dt.datetime.fromisoformat(now)
-    except ValueError:
-        raise SettingsError(f"--now: not a date and time like '2026-12-05 21:40': {now!r}") from None
-    if fixed.tzinfo is None:
-        fixed = fixed.replace(tzinfo=LONDON)
-    return lambda: fixed
-
-
-def _directory(settings: Settings) -> YamlDirectory:
-    """The organisation's contacts file, or the shipped example (terminal only)."""
-    return load_directory(settings.contacts_file or EXAMPLE_CONTACTS)
-
-
-def _database_url(settings: Settings) -> str:
-    """DATABASE_URL, or the embedded SQLite file under ./data/."""
-    return settings.database_url or default_database_url()
-
-
-def _service(
-    settings: Settings,
-    clock: Callable[[], dt.datetime],
-    *,
-    channel: Channel = "telegram",
-    counting: bool = True,
-) -> CheckService:
-    """The check service over the configured store, its schema brought up to date first."""
-    from storage.sql import SqlStore, migrate
-
-    directory = _directory(settings)
-    flow = Flow(load_content(settings.content_file), directory.services)
-    url = _database_url(settings)
-    migrate(url)
-    # Every write is checked to hold codes only (storage/sql.py); what is read back is checked
-    # against the content by the flow before use.
-    store = SqlStore(url=url, ttl=dt.timedelta(hours=settings.session_ttl_hours))
-    return CheckService(
-        flow=flow, store=store, directory=directory, clock=clock, channel=channel, counting=counting
-    )
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
@@ -79,7 +28,7 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     # The terminal is one throwaway chat: its key is random per run, so nothing links runs, and
     # its open check is deleted on leaving. A run pretending another time (--now) is practice and
     # is never counted in the figures.
-    service = _service(settings, _clock(args.now), channel="terminal", counting=args.now is None)
+    service = wiring.service(settings, wiring.clock(args.now), channel="terminal", counting=args.now is None)
     return run_console(service, key=chat_key(secrets.token_bytes(32), 0, 0))
 
 
@@ -88,7 +37,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render import to_text
     from bot.stats import load_stats
 
-    service = _service(settings, _clock(args.now))
+    service = wiring.service(settings, wiring.clock(args.now))
 
     async def figures() -> str:
         try:
@@ -115,15 +64,14 @@ def cmd_diagram(settings: Settings, _args: argparse.Namespace) -> int:
     """Write the flow, generated from the state machine, to docs/flow.mmd."""
     from flows.diagram import mermaid
 
-    directory = _directory(settings)
-    return _write(DOCS / "flow.mmd", mermaid(Flow(load_content(settings.content_file), directory.services)))
+    return _write(DOCS / "flow.mmd", mermaid(wiring.flow(settings)))
 
 
 def cmd_reference(settings: Settings, _args: argparse.Namespace) -> int:
     """Write the printable quick reference, with the contacts file's numbers, to docs/ (.md, .html)."""
     from flows.reference import quick_reference, quick_reference_html
 
-    content, directory = load_content(settings.content_file), _directory(settings)
+    content, directory = wiring.content(settings), wiring.contacts(settings)
     _write(DOCS / "quick-reference.md", quick_reference(content, directory))
     return _write(DOCS / "quick-reference.html", quick_reference_html(content, directory))
 
@@ -132,7 +80,7 @@ def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
     """Delete expired checks and old update ids now (the bot also does this every 15 minutes)."""
     from storage.sql import SqlStore
 
-    store = SqlStore(url=_database_url(settings), ttl=dt.timedelta(hours=settings.session_ttl_hours))
+    store = SqlStore(url=wiring.database_url(settings), ttl=dt.timedelta(hours=settings.session_ttl_hours))
     purged = asyncio.run(store.purge(now=dt.datetime.now(dt.UTC)))
     asyncio.run(store.close())
     print(f"purged {purged} expired checks")
@@ -144,7 +92,7 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     from storage.sql import BackupError, backup
 
     try:
-        print(backup(_database_url(settings), Path(args.path)))
+        print(backup(wiring.database_url(settings), Path(args.path)))
     except BackupError as err:
         print(f"cse-triage: {err}", file=sys.stderr)
         return 1
@@ -212,8 +160,8 @@ def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
         for line in problems:
             print(f"  {line}", file=sys.stderr)
         return 2
-    clock = _clock(args.now)
-    return run_telegram(settings, lambda: _service(settings, clock))
+    now = wiring.clock(args.now)
+    return run_telegram(settings, lambda: wiring.service(settings, now))
 
 
 COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
