@@ -33,7 +33,7 @@ from flows.contacts_file import (
 )
 from flows.hours import clock_text, week_text
 from flows.phones import dial_phone, display_phone
-from flows.schema import pydantic_problems
+from flows.schema import pydantic_problems, safe_yaml
 
 __all__ = ["EXAMPLE_CONTACTS", "ContactsError", "YamlDirectory", "load_directory", "parse_directory"]
 
@@ -54,7 +54,7 @@ def load_directory(path: Path | str) -> YamlDirectory:
     """Load and validate a contacts file; raise :class:`ContactsError` naming file, field and problem."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise ContactsError(str(path), [f"(file): cannot read: {err}"]) from None
     return parse_directory(data, str(path))

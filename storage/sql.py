@@ -27,15 +27,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import URL, Connection, Engine, Table, UpdateBase, create_engine, event, make_url, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, SQLModel, col, delete, select
 
@@ -51,6 +47,9 @@ from storage.tables import (
     OutcomeCountRow,
     ProcessedUpdate,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -557,6 +556,8 @@ class _HotSql:
 
 # -- schema ----------------------------------------------------------------------------------------
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config  # imported only when a migration is needed (start-up time)
+
     config = Config()
     # ConfigParser interpolates '%', which a path may contain.
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
@@ -567,12 +568,45 @@ def _alembic_config(connection: Connection) -> Config:
 
 def pending_migrations(connection: Connection) -> list[str]:
     """The revisions (``"0002 (what it does)"``) between the database's schema and the code's head."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(_alembic_config(connection))
     current = tuple(MigrationContext.configure(connection).get_current_heads())
     if set(current) == set(script.get_heads()):
         return []
     revisions = script.iterate_revisions("heads", current or "base")
     return [f"{rev.revision} ({(rev.doc or '').strip()})" for rev in reversed(list(revisions))]
+
+
+def _code_head() -> str | None:
+    """The newest migration's revision id, read from the scripts' text (Alembic not loaded);
+    None when the scripts do not form one line of revisions."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        revision = re.search(r'^revision\s*=\s*"([^"]+)"', source, flags=re.MULTILINE)
+        parent = re.search(r'^down_revision[^=]*=\s*"([^"]+)"', source, flags=re.MULTILINE)
+        if revision:
+            revisions.add(revision.group(1))
+        if parent:
+            parents.add(parent.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
+
+
+def _at_head(engine: Engine) -> bool:
+    """Whether the database is already at the code's head revision (one cheap query)."""
+    head = _code_head()
+    if head is None:
+        return False
+    with engine.connect() as connection:
+        try:
+            found = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all()
+        except (OperationalError, ProgrammingError):  # no table yet: a new database
+            return False
+    return list(found) == [head]
 
 
 @contextlib.contextmanager
@@ -603,6 +637,10 @@ def migrate(url: str, *, upgrade: bool = True) -> None:
     """
     engine = make_engine(url)
     try:
+        if _at_head(engine):  # the usual start: nothing to do, and no need to load Alembic
+            return
+        from alembic import command
+
         with _ALEMBIC, _sqlite_migration_lock(engine), engine.begin() as connection:
             if upgrade:
                 if connection.dialect.name == "postgresql":
