@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.render import to_text
 from bot.service import CheckService, Reply, Token
-from flows.screens import Screen
+from flows.screens import Screen, parse_action
 
 LETTERS = {
     "e": "emergency",
@@ -65,22 +65,24 @@ class Console:
     async def _apply(self, action: str) -> None:
         svc = self.service
         reply: Reply | None
-        if action.startswith("look:"):
-            self.screen = svc.lookup(action[5:], in_check=self.in_check)
-            await svc.note_lookup(action[5:])
+        parsed = parse_action(action)
+        kind, arg = (parsed.kind, parsed.arg or "") if parsed is not None else (action, "")
+        if kind == "look":
+            self.screen = svc.lookup(arg, in_check=self.in_check)
+            await svc.note_lookup(arg)
             self.show(self.screen)
             return
-        if action in ("start", "restart"):
+        if kind in ("start", "restart"):
             reply = await svc.start(key=self.key, update_id=None)
-        elif action == "resume":
+        elif kind == "resume":
             reply = await svc.current(key=self.key, update_id=None)
-        elif action == "clear":
+        elif kind == "clear":
             print("\033[2J\033[H", end="", file=self.out)
             reply = Reply(svc.welcome(), None)
-        elif action == "stop":
+        elif kind == "stop":
             reply = await svc.cancel(key=self.key, update_id=None)
-        elif action.startswith("fb:"):
-            reply = await svc.report_problem(action[3:])
+        elif kind == "feedback":
+            reply = await svc.report_problem(arg)
         else:
             reply = await svc.act(key=self.key, update_id=None, action=action, token=self.token)
         if reply is None:

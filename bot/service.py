@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from flows import screens
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
 from flows.screens import LOOKUPS, Button, Channel, Context, Screen, Screens
 from storage.base import ABANDONED, ConversationStore, Decision, OutcomeCount, Record
 
 log = logging.getLogger(__name__)
-EVENT_OF = {"done": "done", "back": "back", "cancel": "cancel"}
 
 
 @dataclass(frozen=True)
@@ -52,15 +52,9 @@ class Reply:
 
 
 def parse_action(action: str) -> tuple[str, str | None] | None:
-    """Turn an action code into a flow event and its argument, or None if it is not one."""
-    if action in EVENT_OF:
-        return EVENT_OF[action], None
-    kind, _, arg = action.partition(":")
-    if kind == "a" and arg:
-        return "answer", arg
-    if kind == "t" and arg:
-        return "toggle", arg
-    return None
+    """The flow event and its argument for an action code, or None if it is not an event."""
+    parsed = screens.parse_action(action)
+    return (parsed.kind, parsed.arg) if parsed is not None and parsed.is_event else None
 
 
 class CheckService:

@@ -33,6 +33,37 @@ LOOKUPS = (
 
 
 @dataclass(frozen=True)
+class Action:
+    """A button's action code, parsed once for every front end: ``kind`` and its argument.
+
+    kinds: ``answer``/``toggle``/``done``/``back``/``cancel`` (events of the check), ``look``
+    (a lookup by name), ``start``, ``restart``, ``resume``, ``clear`` (Telegram adds the check's
+    first message as ``x:<id>``) and ``feedback`` (``fb:<code>``).
+    """
+
+    kind: str
+    arg: str | None = None
+
+    @property
+    def is_event(self) -> bool:
+        return self.kind in ("answer", "toggle", "done", "back", "cancel")
+
+
+_PLAIN = frozenset({"done", "back", "cancel", "start", "restart", "resume", "clear"})
+_PREFIXED = {"a": "answer", "t": "toggle", "look": "look", "fb": "feedback", "x": "clear"}
+
+
+def parse_action(code: str) -> Action | None:
+    """The :class:`Action` for a button's code, or None for anything the screens never draw."""
+    if code in _PLAIN:
+        return Action(code)
+    prefix, sep, arg = code.partition(":")
+    if sep and arg and prefix in _PREFIXED:
+        return Action(_PREFIXED[prefix], arg)
+    return None
+
+
+@dataclass(frozen=True)
 class Button:
     action: str
     label: str

@@ -24,7 +24,8 @@ from bot.config import Settings
 from bot.reload import reload_contacts, remove_pid, write_pid
 from bot.service import CheckService
 from bot.stats import review_overdue
-from bot.telegram.handlers import ALLOWED_UPDATES, TelegramFrontEnd
+from bot.telegram.guards import ALLOWED_UPDATES
+from bot.telegram.handlers import TelegramFrontEnd
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 
 log = logging.getLogger(__name__)

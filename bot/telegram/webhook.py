@@ -34,7 +34,7 @@ from telegram.ext import Application
 from tornado.ioloop import IOLoop
 
 from bot.config import Settings
-from bot.telegram.handlers import ALLOWED_UPDATES
+from bot.telegram.guards import ALLOWED_UPDATES
 
 log = logging.getLogger(__name__)
 MAX_BODY = 256 * 1024  # Telegram updates are small; anything this big is not from Telegram

@@ -1,0 +1,105 @@
+"""Guards and ordering of failure: only the update types the bot handles, only private chats,
+and whatever fails inside a handler, the practitioner still gets 999 and their designated contact.
+(Per-chat order and fair processing slots are the update processor's job: ``ordering.py``.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable
+
+from telegram import Update
+from telegram.constants import ChatType, UpdateType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.service import CheckService
+from bot.telegram.sending import Sender
+from storage.base import Duplicate, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+# The only update types the bot subscribes to (getUpdates / setWebhook ``allowed_updates``) and
+# handles; anything else that arrives (business messages, reactions, polls…) is ignored unanswered.
+# Channel posts are handled only to leave the channel.
+ALLOWED_UPDATES: list[str] = [
+    UpdateType.MESSAGE,
+    UpdateType.EDITED_MESSAGE,
+    UpdateType.CALLBACK_QUERY,
+    UpdateType.CHANNEL_POST,
+    UpdateType.EDITED_CHANNEL_POST,
+]
+
+
+class Guards:
+    """Runs before and around every handler of one bot."""
+
+    def __init__(self, service: CheckService, out: Sender) -> None:
+        self.service = service
+        self.out = out
+
+    async def guard(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """Handled update types only, and private chats only: anywhere else, say so once and leave.
+
+        A business message looks like a private chat, but it is a chat between the business
+        account and someone else: the bot must neither delete nor answer there.
+        """
+        if not any(getattr(update, kind, None) is not None for kind in ALLOWED_UPDATES):
+            log.info("update of an unhandled type ignored: update_id=%s", update.update_id)
+            raise ApplicationHandlerStop
+        chat = update.effective_chat
+        if chat is None or chat.type == ChatType.PRIVATE:
+            return
+        log.info("left a non-private chat: type=%s update_id=%s", chat.type, update.update_id)
+        with contextlib.suppress(TelegramError):  # a channel may not let us post; leaving matters
+            await ctx.bot.send_message(chat.id, self.service.flow.content.texts.private_only)
+        try:
+            await ctx.bot.leave_chat(chat.id)
+        except TelegramError as err:
+            log.warning("could not leave chat: %s", type(err).__name__)
+        raise ApplicationHandlerStop
+
+    async def run(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]) -> None:
+        """Run a handler's work; on any failure send the safety net instead of going quiet."""
+        chat = update.effective_chat
+        try:
+            await work
+        except Duplicate:
+            log.info("duplicate update ignored: update_id=%s", update.update_id)
+            if update.callback_query is not None:  # a redelivered press still stops the spinner
+                await self.out.answer(update.callback_query)
+        except StoreUnavailable:
+            log.error("store unavailable: update_id=%s", update.update_id)
+            if chat is not None:
+                await self._net(ctx, update, chat.id, self.service.flow.content.texts.unavailable)
+        except Exception as err:  # noqa: BLE001 - any bug still leaves the practitioner 999
+            log.error("handler failed: %s update_id=%s", type(err).__name__, update.update_id)
+            if chat is not None:
+                await self._net(ctx, update, chat.id)
+
+    async def _net(
+        self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, chat_id: int, text: str | None = None
+    ) -> None:
+        """The safety net from a handler; if even that cannot reach Telegram, say so in the log."""
+        query = update.callback_query
+        try:
+            await asyncio.gather(
+                self.out.safety_net(ctx, chat_id, text), self.out.answer(query) if query else asyncio.sleep(0)
+            )
+        except TelegramError as err:
+            log.error("safety net not delivered: %s", type(err).__name__)
+
+    async def on_error(self, update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the exception type and update id only, then make sure the practitioner has 999."""
+        update_id = update.update_id if isinstance(update, Update) else None
+        log.error("unhandled %s for update_id=%s", type(ctx.error).__name__, update_id)
+        if (
+            isinstance(update, Update)
+            and update.effective_chat
+            and update.effective_chat.type == ChatType.PRIVATE
+        ):
+            try:
+                await self.out.safety_net(ctx, update.effective_chat.id)
+            except TelegramError as err:
+                log.error("could not send safety net: %s", type(err).__name__)
