@@ -133,7 +133,7 @@ class CheckService:
             if not self.flow.fire(conv, event, arg):
                 view = _View("step", conv, record, changed=False)
                 return Decision(record, changed=False)
-            service = conv.answers.get("service", "")
+            service = self.flow.service_of(conv) or ""
             if conv.state == OUTCOME:
                 view = _View("outcome", conv, record)
                 level = conv.level or self.flow.content.default_level
@@ -171,16 +171,17 @@ class CheckService:
 
     async def cancel(self, *, key: str, update_id: int | None) -> Reply:
         """Stop any check in progress; the reply still shows whom to call."""
-        service: dict[str, str | None] = {"service": None}
+        service: str | None = None
 
         def decide(record: Record | None) -> Decision:
+            nonlocal service
             if record is not None:
                 conv = self._load(record)
-                service["service"] = conv.answers.get("service") if conv else None
+                service = self.flow.service_of(conv) if conv else None
             return Decision(None, self._abandoned(record), changed=record is not None)
 
         await self.store.transact(key=key, update_id=update_id, decide=decide)
-        return Reply(self.screens.cancelled(self.context(service["service"])), None, edit=False)
+        return Reply(self.screens.cancelled(self.context(service)), None, edit=False)
 
     async def forget(self, *, key: str, update_id: int | None = None) -> Reply:
         """Delete everything kept for this chat, then say so.
@@ -268,7 +269,7 @@ class CheckService:
         if record is None or not self.counting:
             return None
         conv = self._load(record)
-        return self._abandoned_with(record, (conv.answers.get("service") if conv else None) or "")
+        return self._abandoned_with(record, (self.flow.service_of(conv) if conv else None) or "")
 
     def _abandoned_with(self, record: Record, service: str) -> OutcomeCount | None:
         if not self.counting:
@@ -286,7 +287,7 @@ class CheckService:
         conv, record = view.conv, view.record
         if view.kind == "ended" or conv is None or record is None:
             return self.ended()
-        ctx = self.context(conv.answers.get("service") or None)
+        ctx = self.context(self.flow.service_of(conv))
         if view.kind == "outcome":
             return Reply(self.screens.outcome(conv, ctx), None, edit=False, anchor=record.anchor_message_id)
         if view.kind == "cancelled":

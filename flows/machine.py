@@ -145,6 +145,11 @@ class Flow:
     def step(self, step_id: str) -> Step:
         return self._step[step_id]
 
+    def service_of(self, conv: Conversation) -> str | None:
+        """The practitioner's service code, from the content's ``service`` step (None if not asked)."""
+        step = next((s for s in self.content.steps if s.kind == "service"), None)
+        return conv.answers.get(step.id) if step is not None else None
+
     def options(self, step: Step) -> list[tuple[str, str]]:
         """(code, label) of a single, notice or service step."""
         if step.kind == "service":
