@@ -196,7 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # LOG_LEVEL applies to our own loggers; libraries that could log the token or an update's
         # contents stay at WARNING (see bot.telegram.app.quiet_libraries), and whatever they log
         # passes the body filter on every handler (bot.logs.NoBodies).
-        logs.configure(settings.log_level)
+        logs.configure(settings.log_level, settings.log_format)
         return COMMANDS[args.command][0](settings, args)
     except (SettingsError, ContentError, ContactsError, StoreUnavailable) as err:
         print(f"cse-triage: {err}", file=sys.stderr)

@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     webhook_body_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_secret: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # text (one line per record) or json (one JSON object per line, for a log collector).
+    log_format: Literal["text", "json"] = "text"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     database_url: str | None = None
     chat_key_secret: SecretStr | None = None

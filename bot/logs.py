@@ -11,6 +11,8 @@ one line naming its logger and length; the exception's type is kept, its text on
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
 
@@ -73,9 +75,41 @@ def install_filter(logger: logging.Logger | None = None) -> None:
             handler.addFilter(NoBodies())
 
 
-def configure(level: str) -> None:
-    """Start-up: the root handler, LOG_LEVEL for our loggers, and the body filter on every handler."""
+# Fields a record may carry (``extra=``) that the JSON format passes on: codes and numbers only.
+EXTRA_FIELDS = ("update_kind", "level_reached", "latency_ms")
+
+
+class JsonFormatter(logging.Formatter):
+    """LOG_FORMAT=json: one JSON object per line, for a log collector.
+
+    time (UTC, ISO 8601), level, logger, message, and the codes in :data:`EXTRA_FIELDS` when a
+    record has them. An exception is named by its type only. The body filter runs before this,
+    so the message is already clean; nothing else from the record is copied.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, object] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in EXTRA_FIELDS:
+            value = getattr(record, name, None)
+            if isinstance(value, str | int | float) and not isinstance(value, bool):
+                out[name] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            out["exception"] = record.exc_info[0].__name__
+        return json.dumps(out, ensure_ascii=False)
+
+
+def configure(level: str, fmt: str = "text") -> None:
+    """Start-up: the root handler (text or JSON lines), LOG_LEVEL for our loggers, and the body
+    filter on every handler."""
     logging.basicConfig(format=FORMAT, level=logging.WARNING)
+    if fmt == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     for name in OWN_LOGGERS:
         logging.getLogger(name).setLevel(level)
     install_filter()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable
 
 from telegram import Update
@@ -30,6 +31,16 @@ ALLOWED_UPDATES: list[str] = [
     UpdateType.CHANNEL_POST,
     UpdateType.EDITED_CHANNEL_POST,
 ]
+
+
+def update_kind(update: Update) -> str:
+    """What kind of update this is, as a code for the logs: button, command, typed or other."""
+    if update.callback_query is not None:
+        return "button"
+    msg = update.effective_message
+    if msg is not None:
+        return "command" if (msg.text or "").startswith("/") else "typed"
+    return "other"
 
 
 class Guards:
@@ -63,8 +74,13 @@ class Guards:
     async def run(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]) -> None:
         """Run a handler's work; on any failure send the safety net instead of going quiet."""
         chat = update.effective_chat
+        started = time.perf_counter()
         try:
             await work
+            if log.isEnabledFor(logging.DEBUG):
+                latency = round((time.perf_counter() - started) * 1000, 1)
+                extra = {"update_kind": update_kind(update), "latency_ms": latency}
+                log.debug("update handled: update_id=%s", update.update_id, extra=extra)
         except Duplicate:
             log.info("duplicate update ignored: update_id=%s", update.update_id)
             if update.callback_query is not None:  # a redelivered press still stops the spinner

@@ -263,6 +263,9 @@ class TelegramFrontEnd:
                 self.out.send(ctx, chat_id, reply.screen, key, reply.token, reply.anchor, repeatable=False),
                 self.out.drop_buttons(query),
             )
+            if reply.screen.level is not None:
+                finished = {"update_kind": "button", "level_reached": reply.screen.level}
+                log.info("check finished", extra=finished)
 
     async def _not_valid(
         self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, query: CallbackQuery, chat_id: int, key: str
