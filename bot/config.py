@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     webhook_body_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_secret: SecretStr | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Polling mode: serve Prometheus /metrics on this port (webhook mode serves it beside /hook).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_listen: str = "127.0.0.1"
     # text (one line per record) or json (one JSON object per line, for a log collector).
     log_format: Literal["text", "json"] = "text"
     admin_user_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -69,7 +72,7 @@ class Settings(BaseSettings):
             return [int(v) for v in value.replace(" ", "").split(",") if v]
         return value
 
-    @field_validator("telegram_bot_token", "webhook_secret", "chat_key_secret", mode="before")
+    @field_validator("telegram_bot_token", "webhook_secret", "chat_key_secret", "metrics_port", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -18,9 +18,10 @@ from typing import Any
 
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
+from bot.metrics import METRICS, MeteredRequest
 from bot.reload import reload_contacts, remove_pid, write_pid
 from bot.service import CheckService
 from bot.stats import review_overdue
@@ -96,8 +97,13 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(updates_request or request)
+    # Every Bot API call is counted by method for /metrics (bot/metrics.py), whatever carries it:
+    # HTTPX in production (PTB's default pool sizes), a double in tests.
+    calls = request or HTTPXRequest(connection_pool_size=256)
+    updates = updates_request or request or HTTPXRequest()
+    builder = builder.request(MeteredRequest(calls, METRICS)).get_updates_request(
+        MeteredRequest(updates, METRICS)
+    )
     app: AnyApp = builder.build()
     front.register(app)
     return app
@@ -124,6 +130,8 @@ def run_telegram(settings: Settings, service_factory: Callable[[], CheckService]
         log.warning("%s", overdue)
     app = build_application(settings, service)
     if settings.bot_mode == "polling":
+        if settings.metrics_port is not None:  # webhook mode serves /metrics beside the updates
+            METRICS.serve(settings.metrics_port, settings.metrics_listen)
         log.info("starting in polling mode")
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
         return 0

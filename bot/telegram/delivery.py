@@ -16,6 +16,8 @@ from typing import TypeVar
 import httpx
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
 
+from bot.metrics import METRICS
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -60,5 +62,6 @@ async def with_retry(call: Callable[[], Awaitable[T]], *, repeatable: bool = Tru
             if delay is None or not (repeatable or not_delivered(err)):
                 raise
             log.info("bot api call failed, retrying: %s", type(err).__name__)
+            METRICS.retries.inc()
             await asyncio.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover

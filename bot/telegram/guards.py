@@ -15,6 +15,7 @@ from telegram.constants import ChatType, UpdateType
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
+from bot.metrics import METRICS
 from bot.service import CheckService
 from bot.telegram.sending import Sender
 from storage.base import Duplicate, StoreUnavailable
@@ -75,17 +76,22 @@ class Guards:
         """Run a handler's work; on any failure send the safety net instead of going quiet."""
         chat = update.effective_chat
         started = time.perf_counter()
+        kind = update_kind(update)
+        METRICS.updates.labels(kind).inc()
         try:
             await work
+            METRICS.database_unavailable.set(0)
+            seconds = time.perf_counter() - started
+            METRICS.latency.labels(kind).observe(seconds)
             if log.isEnabledFor(logging.DEBUG):
-                latency = round((time.perf_counter() - started) * 1000, 1)
-                extra = {"update_kind": update_kind(update), "latency_ms": latency}
+                extra = {"update_kind": kind, "latency_ms": round(seconds * 1000, 1)}
                 log.debug("update handled: update_id=%s", update.update_id, extra=extra)
         except Duplicate:
             log.info("duplicate update ignored: update_id=%s", update.update_id)
             if update.callback_query is not None:  # a redelivered press still stops the spinner
                 await self.out.answer(update.callback_query)
         except StoreUnavailable:
+            METRICS.database_unavailable.set(1)
             log.error("store unavailable: update_id=%s", update.update_id)
             if chat is not None:
                 await self._net(ctx, update, chat.id, self.service.flow.content.texts.unavailable)

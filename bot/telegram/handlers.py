@@ -34,6 +34,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.metrics import METRICS
 from bot.service import CheckService, Reply, Token
 from bot.stats import load_stats
 from bot.telegram import callbacks
@@ -264,6 +265,7 @@ class TelegramFrontEnd:
                 self.out.drop_buttons(query),
             )
             if reply.screen.level is not None:
+                METRICS.finished.labels(reply.screen.level).inc()
                 finished = {"update_kind": "button", "level_reached": reply.screen.level}
                 log.info("check finished", extra=finished)
 

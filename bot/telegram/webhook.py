@@ -34,6 +34,7 @@ from telegram.ext import Application
 from tornado.ioloop import IOLoop
 
 from bot.config import Settings
+from bot.metrics import CONTENT_TYPE, METRICS
 from bot.telegram.guards import ALLOWED_UPDATES
 
 log = logging.getLogger(__name__)
@@ -194,12 +195,22 @@ def make_server(
     )
 
 
+class MetricsHandler(tornado.web.RequestHandler):
+    """GET /metrics: Prometheus figures (counts, latencies, failures; nothing that names a chat).
+    Behind the reverse proxy only /telegram and /healthz are public (deploy/nginx.conf)."""
+
+    def get(self) -> None:
+        self.set_header("Content-Type", CONTENT_TYPE)
+        self.write(METRICS.exposition())
+
+
 def make_web_app(app: AnyApp, *, path: str, secret: bytes) -> tornado.web.Application:
-    """The tornado application: the update path and the health endpoint."""
+    """The tornado application: the update path, the health endpoint and the metrics."""
     return tornado.web.Application(
         [
             (path, UpdateHandler, {"app": app, "secret": secret}),
             (r"/healthz", HealthHandler, {"app": app}),
+            (r"/metrics", MetricsHandler),
         ]
     )
 
