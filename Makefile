@@ -1,17 +1,26 @@
 # cse-triage: `make run` starts the bot (terminal check when no TELEGRAM_BOT_TOKEN is set),
 # `make test` installs everything and runs ruff, mypy and every test.
+# Everything installs from requirements/dev.lock (exact versions, checked by hash) with uv, itself
+# installed by pip from requirements/tools.lock (pinned, checked by hash) into .venv-uv/.
+# `make lock` updates the lock after a change to pyproject.toml (`make lock LOCK_ARGS=--upgrade`
+# moves every package to the newest version pyproject.toml allows).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/dev.lock
+UV_VENV := .venv-uv
+UV := $(UV_VENV)/bin/uv
+# pytest-xdist: one worker per core (2 on the reference machine); tests that share a server or a
+# scarce resource are kept together with xdist_group (see tests/conftest.py).
+PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck pytest bench soak clean postgres
+.PHONY: run test lint typecheck pytest bench soak clean postgres lock
 
-$(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit("cse-triage needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+$(STAMP): $(LOCK) pyproject.toml $(UV_VENV)/.installed
+	$(PYTHON) -m venv --clear --without-pip $(VENV)
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -27,7 +36,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 test: $(STAMP) postgres lint typecheck pytest
 
@@ -43,5 +52,19 @@ soak: $(STAMP) postgres
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
+# Re-resolve the lock from pyproject.toml (keeping current versions where they still fit, unless
+# LOCK_ARGS=--upgrade or LOCK_ARGS="--upgrade-package NAME"), for every platform, with hashes.
+lock: $(UV_VENV)/.installed
+	$(UV) pip compile --quiet pyproject.toml --extra dev --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS) -o $(LOCK)
+	$(UV) pip compile --quiet requirements/tools.in --universal --python-version 3.11 \
+		--generate-hashes --custom-compile-command "make lock" -o requirements/tools.lock
+
+$(UV_VENV)/.installed: requirements/tools.lock
+	@$(PYTHON) -c 'import sys; sys.exit("cse-triage needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'
+	$(PYTHON) -m venv --clear $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/tools.lock
+	@touch $@
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(UV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
