@@ -49,8 +49,9 @@ from flows.schema import load_content
 from storage.base import chat_key
 from storage.sql import SqlStore, migrate
 from storage.tables import ConversationRow
-from tests.botapi import BOT_ID, message, serve, stop
+from tests.botapi import BOT_ID, message, serving
 from tests.deploy import filled_contacts
+from tests.helpers import stop_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED_FIRST_CHAT = 10_000_000
@@ -200,45 +201,44 @@ def console_start_seconds(folder: Path) -> float:
 async def telegram_start_seconds(folder: Path) -> float:
     """Spawn ``python -m bot telegram`` polling a local Bot API double; seconds until setMyCommands."""
     api = BenchTelegram()
-    server, port = await serve(api)
-    seen: list[float] = []
-    original = api.handle
+    async with serving(api) as url:
+        seen: list[float] = []
+        original = api.handle
 
-    def handle(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if method == "setMyCommands" and not seen:
-            seen.append(time.perf_counter())
-        return original(method, params)
+        def handle(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+            if method == "setMyCommands" and not seen:
+                seen.append(time.perf_counter())
+            return original(method, params)
 
-    api.handle = handle  # type: ignore[method-assign]
-    env = _clean_env(
-        folder,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_BASE_URL=f"http://127.0.0.1:{port}",
-        CHAT_KEY_SECRET=secrets.token_urlsafe(32),
-        CONTACTS_FILE=str(filled_contacts(folder)),
-        BOT_MODE="polling",
-    )
-    started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "telegram",
-        cwd=folder,
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        deadline = started + 60
-        while not seen:
-            if proc.returncode is not None or time.perf_counter() > deadline:
-                raise RuntimeError("Telegram mode did not start (no setMyCommands)")
-            await asyncio.sleep(0.005)
-        return seen[0] - started
-    finally:
-        await stop(proc)
-        server.stop()
+        api.handle = handle  # type: ignore[method-assign]
+        env = _clean_env(
+            folder,
+            TELEGRAM_BOT_TOKEN=TOKEN,
+            TELEGRAM_API_BASE_URL=url,
+            CHAT_KEY_SECRET=secrets.token_urlsafe(32),
+            CONTACTS_FILE=str(filled_contacts(folder)),
+            BOT_MODE="polling",
+        )
+        started = time.perf_counter()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "telegram",
+            cwd=folder,
+            env=env,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            deadline = started + 60
+            while not seen:
+                if proc.returncode is not None or time.perf_counter() > deadline:
+                    raise RuntimeError("Telegram mode did not start (no setMyCommands)")
+                await asyncio.sleep(0.005)
+            return seen[0] - started
+        finally:
+            await stop_bot(proc)
 
 
 def start_up(runs: int) -> dict[str, float]:

@@ -5,19 +5,27 @@ objects PTB expects) and records every call. It is reached either through
 :class:`FakeRequest`, a real PTB ``BaseRequest`` subclass (PTB's whole request and parsing layer
 runs; only the socket is replaced), or through :func:`serve`, a real HTTP server on 127.0.0.1
 for tests that start the bot as a separate process. Faults can be injected per method.
+
+Tests wait for what they expect to see with :meth:`FakeTelegram.until` (woken by every call and
+every update pushed, with a deadline), never for a fixed time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import tornado.web
 from telegram.request import BaseRequest, RequestData
+
+from tests.helpers import listening
 
 BOT_ID = 7000001
 BOT = {"id": BOT_ID, "is_bot": True, "first_name": "CSE check", "username": "cse_check_bot"}
@@ -39,6 +47,39 @@ class FakeTelegram:
     _next_id: dict[int, itertools.count[int]] = field(default_factory=dict)
     deleted: set[tuple[int, int]] = field(default_factory=set)
     messages: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    _waiters: list[asyncio.Future[None]] = field(default_factory=list)
+    closed: bool = False
+
+    # -- waiting for an event -------------------------------------------------------------------
+    def changed(self) -> None:
+        """Wake everyone waiting in :meth:`wait` (a call was made, an update pushed)."""
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait(self, predicate: Callable[[], object], timeout: float) -> bool:
+        """Wait until ``predicate()`` holds, re-checking at every change; False after ``timeout`` s."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0 or self.closed:
+                return False
+            waiter = loop.create_future()
+            self._waiters.append(waiter)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(waiter, remaining)
+        return True
+
+    async def until(self, predicate: Callable[[], object], timeout: float, what: str = "the bot") -> None:
+        """Wait until ``predicate()`` holds; fail saying ``what`` was awaited after ``timeout`` s."""
+        assert await self.wait(predicate, timeout), f"timed out after {timeout:g} s waiting for {what}"
+
+    def push(self, raw: dict[str, Any], token: str | None = None) -> None:
+        """An update for the bot(s) polling this double (``token``: one bot, where there are several)."""
+        self.updates.append(raw)
+        self.changed()
 
     def message_id(self, chat_id: int) -> int:
         """Message ids are sequential per chat, shared by both sides, as in Telegram."""
@@ -79,6 +120,7 @@ class FakeTelegram:
 
     def handle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.calls.append(Call(method, params))
+        self.changed()
         if self.faults.get(method):
             return self.faults[method].popleft()
         now = int(time.time())
@@ -141,10 +183,16 @@ class FakeRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = dict(request_data.parameters) if request_data else {}
+        if name == "getUpdates":  # a long poll, as Telegram's: answered when an update comes
+            await self.api.wait(lambda: self.api.has_updates(""), long_poll(params))
         status, body = self.api.handle(name, params)
-        if name == "getUpdates" and not body.get("result"):
-            await asyncio.sleep(0.01)
         return status, json.dumps(body).encode()
+
+
+def long_poll(params: dict[str, Any]) -> float:
+    """How long to hold a getUpdates call with nothing to give: the bot's timeout, at most 1 s
+    here (so that a bot being stopped is not kept waiting)."""
+    return min(float(params.get("timeout") or 0), 1.0)
 
 
 # -- updates, as Telegram sends them ---------------------------------------------------------------
@@ -207,13 +255,46 @@ def press(
     }
 
 
-# -- the same double as a real HTTP server on 127.0.0.1, for the bot as a separate process ---------
-async def serve(api: FakeTelegram) -> tuple[Any, int]:
-    """Serve ``api`` over HTTP on 127.0.0.1 (a free port); return (server, port)."""
-    import socket
+# -- what the bot does with an update, as seen from Telegram ---------------------------------------
+SCREENS = ("sendMessage", "editMessageText")
 
-    import tornado.httpserver
-    import tornado.web
+
+def handled(api: FakeTelegram, raw: dict[str, Any], since: int, *, outcome: bool = False) -> bool:
+    """Whether the bot has finished with update ``raw``, judged by the Bot API calls made since the
+    call count was ``since``: in a group, it left; a command, its screen is shown (with buttons,
+    which go on a screen's last message); typed text, deleted and answered with advice; a press,
+    answered and the next screen shown, and for an ``outcome`` the old step's buttons removed."""
+    calls = [(c.method, c.params) for c in api.calls[since:]]
+    if "callback_query" in raw:
+        query = raw["callback_query"]
+        chat, mid = int(query["message"]["chat"]["id"]), int(query["message"]["message_id"])
+        dropped = any(
+            m == "editMessageReplyMarkup" and int(p["chat_id"]) == chat and int(p["message_id"]) == mid
+            for m, p in calls
+        )
+        return (
+            any(m == "answerCallbackQuery" and p["callback_query_id"] == query["id"] for m, p in calls)
+            and _screen(calls, chat)
+            and (dropped or not outcome)
+        )
+    msg = raw["message"]
+    chat = int(msg["chat"]["id"])
+    if msg["chat"]["type"] != "private":
+        return any(m == "leaveChat" and int(p["chat_id"]) == chat for m, p in calls)
+    if str(msg.get("text", "")).startswith("/"):
+        return _screen(calls, chat)
+    advised = any(m == "sendMessage" and int(p["chat_id"]) == chat for m, p in calls)
+    return advised and (chat, int(msg["message_id"])) in api.deleted
+
+
+def _screen(calls: list[tuple[str, dict[str, Any]]], chat: int) -> bool:
+    return any(m in SCREENS and int(p["chat_id"]) == chat and "reply_markup" in p for m, p in calls)
+
+
+# -- the same double as a real HTTP server on 127.0.0.1, for the bot as a separate process ---------
+@contextlib.asynccontextmanager
+async def serving(api: FakeTelegram) -> AsyncIterator[str]:
+    """Serve ``api`` over HTTP on 127.0.0.1; yield the base URL for ``TELEGRAM_API_BASE_URL``."""
 
     class Handler(tornado.web.RequestHandler):
         async def post(self, token: str, method: str) -> None:
@@ -224,8 +305,8 @@ async def serve(api: FakeTelegram) -> tuple[Any, int]:
                     params[name] = json.loads(raw) if raw[:1] in "[{" else raw
                 except ValueError:
                     params[name] = raw
-            if method == "getUpdates" and not api.has_updates(token):
-                await asyncio.sleep(0.05)  # a short long-poll, so an idle bot does not spin
+            if method == "getUpdates":  # a long poll: answered as soon as an update comes
+                await api.wait(lambda: api.has_updates(token), long_poll(params))
             status, body = api.handle_for(token, method, params)
             self.set_status(status)
             self.set_header("Content-Type", "application/json")
@@ -234,21 +315,9 @@ async def serve(api: FakeTelegram) -> tuple[Any, int]:
         def check_xsrf_cookie(self) -> None:
             return None
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = tornado.httpserver.HTTPServer(tornado.web.Application([(r"/bot([^/]+)/(\w+)", Handler)]))
-    server.listen(port, address="127.0.0.1")
-    return server, port
-
-
-async def stop(proc: asyncio.subprocess.Process) -> None:
-    """Stop a bot process: SIGTERM, then SIGKILL if it has not gone within 15 s."""
-    if proc.returncode is None:
-        proc.terminate()
+    async with listening(tornado.web.Application([(r"/bot([^/]+)/(\w+)", Handler)])) as url:
         try:
-            await asyncio.wait_for(proc.wait(), 15)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+            yield url
+        finally:
+            api.closed = True  # a long poll still held is answered now
+            api.changed()

@@ -1,8 +1,6 @@
 """Database fixtures for tests: a SQLite file and a real PostgreSQL server, behind one parametrised fixture.
 
-Import into a test module (each fixture stands alone, so import just the ones you use)::
-
-    from tests.db_fixtures import database, db_url  # noqa: F401
+A pytest plugin (``tests/conftest.py`` loads it), so every test module can ask for these fixtures:
 
 - ``db_url``: a URL of an empty database, parametrised over ``sqlite`` (a file under tmp_path) and
   ``postgres`` (a fresh ``CREATE DATABASE`` per test). Run :func:`storage.sql.migrate` on it first.
@@ -13,10 +11,12 @@ Import into a test module (each fixture stands alone, so import just the ones yo
 
 PostgreSQL comes from ``TEST_DATABASE_URL`` when set (a server where that role may create
 databases; ``stop``/``start`` then skip). Otherwise one throwaway server is started per test session
+(with pytest-xdist: per worker, so a test that stops its server stops no other worker's tests)
 from the OS binaries (``initdb``/``pg_ctl`` on PATH or in ``/usr/lib/postgresql/*/bin``), in a temp
 dir, on 127.0.0.1 and a free port, as the unprivileged ``postgres`` user when the tests run as root
 (PostgreSQL refuses to run as root). When no server can be started, every PostgreSQL test is skipped
-with the reason shown in the ``-ra`` summary.
+with the reason shown in the ``-ra`` summary; under CI (``CI`` set, as ``.ci/run`` has it) it fails
+instead, so that a green CI run always includes PostgreSQL.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import os
 import pwd
 import shlex
 import shutil
-import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -40,6 +39,7 @@ import pytest
 from sqlalchemy import URL, make_url
 
 from storage.sql import database_url
+from tests.helpers import free_port
 
 _SERVER_KEY = pytest.StashKey["PgServer | str"]()
 _SUPERUSER = "postgres"
@@ -55,12 +55,6 @@ def _find_bindir() -> Path | None:
         key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0,
     )
     return found[-1].parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PgServer:
@@ -93,9 +87,8 @@ class PgServer:
         root = Path(tempfile.mkdtemp(prefix="cse-triage-pg-"))
         if owner is not None:
             os.chown(root, owner.pw_uid, owner.pw_gid)
-        port = _free_port()
         admin = URL.create(
-            "postgresql+psycopg", username=_SUPERUSER, host="127.0.0.1", port=port, database="postgres"
+            "postgresql+psycopg", username=_SUPERUSER, host="127.0.0.1", port=free_port(), database="postgres"
         )
         server = cls(admin=admin, bindir=bindir, root=root)
         server.running = False
@@ -103,7 +96,15 @@ class PgServer:
             server._run_as_owner(
                 "initdb", "-D", str(root / "data"), "-U", _SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync"
             )
-            server.start()
+            for attempt in range(3):
+                try:
+                    server.start()
+                    break
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
+                    # The free port was taken before the server bound it (another test worker): again.
+                    server.admin = server.admin.set(port=free_port())
         except RuntimeError:
             shutil.rmtree(root, ignore_errors=True)
             raise
@@ -215,6 +216,8 @@ def _server(request: pytest.FixtureRequest) -> PgServer:
             stash[_SERVER_KEY] = f"PostgreSQL tests skipped: {err}"
     found = stash[_SERVER_KEY]
     if isinstance(found, str):
+        if os.environ.get("CI"):
+            pytest.fail(f"{found} (CI runs every PostgreSQL test; scripts/ensure-postgres.sh installs it)")
         pytest.skip(found)
     return found
 
@@ -231,7 +234,7 @@ class Database:
     def stop(self) -> None:
         """Make the database unreachable (PostgreSQL: stop the server)."""
         if self.server is None:
-            raise RuntimeError("stop() is for PostgreSQL; on SQLite hold a lock instead")
+            raise RuntimeError("stop() is for PostgreSQL; on SQLite use away()")
         self.server.stop()
 
     def start(self) -> None:
@@ -239,6 +242,31 @@ class Database:
         if self.server is None:
             raise RuntimeError("start() is for PostgreSQL")
         self.server.start()
+
+    @property
+    def impatient_url(self) -> str:
+        """The URL for a store that gives up quickly while the database is :meth:`away` (SQLite:
+        a 0.2 s busy timeout instead of 5 s; PostgreSQL refuses connections at once anyway)."""
+        return f"{self.url}?timeout=0.2" if self.server is None else self.url
+
+    @contextlib.contextmanager
+    def away(self) -> Iterator[None]:
+        """The database unavailable for the duration: PostgreSQL stopped; SQLite write-locked by
+        another connection (to the store, a database it cannot use)."""
+        if self.server is not None:
+            self.stop()
+            try:
+                yield
+            finally:
+                self.start()
+            return
+        lock = sqlite3.connect(str(make_url(self.url).database), isolation_level=None)
+        lock.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
 
     def dump(self) -> str:
         """Everything the database holds, as text to search: pg_dump, or the SQLite files' raw bytes."""

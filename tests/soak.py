@@ -7,13 +7,10 @@ opens a socket beyond 127.0.0.1.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import os
 import random
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -126,14 +123,6 @@ def build(
     app = build_application(conf, svc, request=request or FakeRequest(api))
     unpaced(app)
     return app, svc, conf
-
-
-async def until(predicate: Callable[[], bool], timeout: float, what: str = "condition") -> None:
-    """Wait (polling) until ``predicate`` holds; fail after ``timeout`` seconds. Never an assertion."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out after {timeout:.0f} s waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 # -- a practitioner's answers, and where they lead --------------------------------------------------

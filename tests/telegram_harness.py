@@ -17,10 +17,9 @@ from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 from storage.base import ConversationStore
-from storage.memory import MemoryStore
 from tests.botapi import FakeRequest, FakeTelegram, message, press
-
-TOKEN = "123456789:" + "A" * 35
+from tests.helpers import TOKEN, find_button, running
+from tests.memory_store import MemoryStore
 
 
 def settings(**overrides: Any) -> Settings:
@@ -57,12 +56,8 @@ class Bot:
         return raw
 
     def button(self, chat_id: int, label: str) -> tuple[int, str]:
-        """The newest live button whose label contains ``label``: (message id, callback data)."""
-        live = self.api.buttons(chat_id)
-        matches = [(mid, data) for mid, text, data in live if text == label]
-        matches = matches or [(mid, data) for mid, text, data in live if label in text]
-        assert matches, f"no button {label!r} in {[t for _, t, _ in self.api.buttons(chat_id)]}"
-        return matches[-1]
+        """The newest live button labelled ``label`` (or containing it): (message id, callback data)."""
+        return find_button(self.api.buttons(chat_id), label)
 
     async def tap(self, chat_id: int, label: str, *, update_id: int | None = None) -> dict[str, Any]:
         mid, data = self.button(chat_id, label)
@@ -117,11 +112,5 @@ async def running_bot(
     api = FakeTelegram()
     service = make_service(store, now)
     app = build_application(settings(**overrides), service, request=FakeRequest(api))
-    async with app:
-        if app.post_init is not None:
-            await app.post_init(app)
-        try:
-            yield Bot(app, api, service)
-        finally:
-            if app.post_shutdown is not None:
-                await app.post_shutdown(app)
+    async with running(app):
+        yield Bot(app, api, service)

@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # every test here starts the bot as a process
 
 
 def run(keys: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[str]:

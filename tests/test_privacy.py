@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from storage.sql import SqlStore, migrate
-from tests.db_fixtures import Database, database  # noqa: F401
+from tests.db_fixtures import Database
 from tests.telegram_harness import running_bot
 
 IDENTIFYING = ["Jane Smith", "14/03/2012", "12 High Street", "07700 900123", "Falkirk High School"]
@@ -22,8 +22,9 @@ def store_for(db: Database) -> SqlStore:
     return SqlStore(url=db.url, ttl=dt.timedelta(hours=24))
 
 
+@pytest.mark.slow  # pg_dump
 async def test_typed_details_never_reach_the_database_or_the_logs(
-    database: Database,  # noqa: F811
+    database: Database,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -51,23 +52,19 @@ async def test_typed_details_never_reach_the_database_or_the_logs(
     assert "urgent" in dump, "the anonymous counter is there"
 
 
-async def test_database_down_gives_the_emergency_line_then_the_check_resumes(
-    database: Database,  # noqa: F811
-) -> None:
-    if database.backend != "postgres":
-        pytest.skip("stopping the server is PostgreSQL; SQLite has no server to lose")
-    store = store_for(database)
+@pytest.mark.slow  # pg_ctl stop and start
+async def test_database_down_gives_the_emergency_line_then_the_check_resumes(database: Database) -> None:
+    """PostgreSQL stopped, or SQLite locked by another process: the safety net, then the check goes on."""
+    migrate(database.url)
+    store = SqlStore(url=database.impatient_url, ttl=dt.timedelta(hours=24))
     chat = CHATS[0]
     async with running_bot(store) as bot:
         await bot.send(chat, "/check")
         await bot.tap(chat, "No")
-        database.stop()
-        try:
+        with database.away():
             await bot.tap(chat, "16 or 17")
             text = bot.last_text(chat)
             assert "cannot continue right now" in text and "999" in text
             assert "Child Protection" in text, "the designated contact, from memory"
-        finally:
-            database.start()
         await bot.tap(chat, "16 or 17")
         assert "Which service do you work in" in bot.last_text(chat)

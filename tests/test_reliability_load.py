@@ -10,7 +10,7 @@ With PostgreSQL, two bot processes share the database: the fake server serves ea
 own token and update queue and alternates every practitioner's updates between them, so each step
 of a check is loaded by one process from what the other saved.
 
-Short version: 20 practitioners (``make test``); ``make soak``: 200.
+Short version: 10 practitioners (``make test``); ``make soak``: 200.
 """
 
 from __future__ import annotations
@@ -32,13 +32,12 @@ from bot.telegram import callbacks
 from flows.directory import load_directory
 from flows.screens import Screens
 from storage.base import chat_key
-from storage.memory import MemoryStore
-from tests.botapi import BOT_ID, Call, message, press, serve, stop
-from tests.db_fixtures import Database, pg_database  # noqa: F401
+from tests.botapi import BOT_ID, Call, handled, message, press, serving
+from tests.db_fixtures import Database
 from tests.deploy import filled_contacts
+from tests.helpers import TOKEN, bot_env, bot_processes
+from tests.memory_store import MemoryStore
 from tests.soak import Plan, Telegram, action_for, expected, flow, level_of, random_plan, scale
-from tests.telegram_harness import TOKEN
-from tests.test_process import bot_env, start_bot
 
 pytestmark = pytest.mark.slow
 SECOND_TOKEN = "987654321:" + "B" * 35
@@ -50,17 +49,18 @@ class SharedTelegram(Telegram):
     def __init__(self) -> None:
         super().__init__()
         self.queues: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
-        self.screens: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
 
     def has_updates(self, token: str) -> bool:
         return bool(self.queues[token])
 
+    def push(self, raw: dict[str, Any], token: str | None = None) -> None:
+        assert token is not None, "which bot process is this update for?"
+        self.queues[token].append(raw)
+        self.changed()
+
     def handle_for(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method != "getUpdates":
-            status, body = self.handle(method, params)
-            if status == 200 and method in ("sendMessage", "editMessageText"):
-                self.screens[int(params["chat_id"])].set()
-            return status, body
+            return self.handle(method, params)
         self.calls.append(Call(method, params))
         queue = self.queues[token]
         offset = int(params.get("offset", 0) or 0)
@@ -79,16 +79,12 @@ class Practitioner:
         self.sent = 0
         self.mirror = flow().new()  # where this practitioner believes the check is
 
-    def push(self, raw: dict[str, Any]) -> None:
-        self.api.queues[self.tokens[self.sent % len(self.tokens)]].append(raw)
+    async def step(self, raw: dict[str, Any], timeout: float, *, outcome: bool = False) -> None:
+        """Send an update and wait until the bot has finished with it (the whole next screen)."""
+        n = len(self.api.calls)
+        self.api.push(raw, self.tokens[self.sent % len(self.tokens)])
         self.sent += 1
-
-    async def step(self, raw: dict[str, Any], timeout: float) -> None:
-        """Send an update and wait for the screen it brings."""
-        event = self.api.screens[self.chat]
-        event.clear()
-        self.push(raw)
-        await asyncio.wait_for(event.wait(), timeout)
+        await self.api.until(lambda: handled(self.api, raw, n, outcome=outcome), timeout, f"chat {self.chat}")
 
     def button(self, action: str) -> tuple[int, str]:
         for mid, _, data in reversed(self.api.buttons(self.chat)):
@@ -110,7 +106,7 @@ class Practitioner:
             mid, data = self.button(action)
             parsed = parse_action(action)
             assert parsed is not None and f.fire(self.mirror, *parsed)
-            await self.step(press(self.chat, data, mid), timeout)
+            await self.step(press(self.chat, data, mid), timeout, outcome=self.mirror.state == "outcome")
             if self.mirror.state == "outcome":
                 return
         raise AssertionError("no outcome within 80 presses")
@@ -134,63 +130,50 @@ async def run_load(tmp_path: Path, database_url: str, processes: int, practition
 
     london = ZoneInfo("Europe/London")
     api = SharedTelegram()
-    server, port = await serve(api)
     secret = secrets.token_urlsafe(32)
     tokens = [TOKEN, SECOND_TOKEN][:processes]
-    procs = []
-    try:
-        for n, token in enumerate(tokens):
-            env = bot_env(
-                tmp_path, port, DATABASE_URL=database_url, CHAT_KEY_SECRET=secret, TELEGRAM_BOT_TOKEN=token
+    rng = random.Random(practitioners * 31 + processes)
+    crowd = [
+        Practitioner(api, 830000 + i, random_plan(rng), [*tokens[k:], *tokens[:k]], secret.encode())
+        for i, k in ((i, i % processes) for i in range(practitioners))
+    ]
+    per_screen = scale(60, 240)  # the bots are paced at 30 messages a second, shared by everyone
+    async with serving(api) as url:
+        envs = {
+            tmp_path / f"bot{n}.log": bot_env(
+                tmp_path, url, DATABASE_URL=database_url, CHAT_KEY_SECRET=secret, TELEGRAM_BOT_TOKEN=token
             )
-            procs.append(await start_bot(env, tmp_path / f"bot{n}.log"))
-        deadline = time.monotonic() + 60
-        while len(api.of("setMyCommands")) < processes:
-            assert all(p.returncode is None for p in procs), "a bot process died at start-up"
-            assert time.monotonic() < deadline, "the bots did not start"
-            await asyncio.sleep(0.05)
-        rng = random.Random(practitioners * 31 + processes)
-        base = 830000
-        crowd = [
-            Practitioner(api, base + i, random_plan(rng), tokens[i % processes :] + tokens[: i % processes],
-                         secret.encode())
-            for i in range(practitioners)
+            for n, token in enumerate(tokens)
+        }
+        async with bot_processes(api, envs):
+            started_at = dt.datetime.now(london)
+            started = time.monotonic()
+            results = await asyncio.gather(*(p.run(per_screen) for p in crowd), return_exceptions=True)
+            took = time.monotonic() - started
+            ended_at = dt.datetime.now(london)
+    failures = [(p.chat, repr(r)) for p, r in zip(crowd, results, strict=True) if r is not None]
+    assert not failures, f"{len(failures)} checks did not finish: {failures[:5]}"
+    contacts = tmp_path / "contacts.yaml"
+    # The outcome names the time ("Wednesday 10:04 — office hours"): every minute of the run.
+    minutes = int((ended_at - started_at).total_seconds() // 60) + 2
+    moments = [started_at + dt.timedelta(minutes=m) for m in range(minutes)]
+    for p in crowd:
+        sent = [
+            str(c.params["text"])
+            for c in api.delivered
+            if c.method == "sendMessage" and int(c.params["chat_id"]) == p.chat
+            and level_of(str(c.params["text"]))
         ]  # fmt: skip
-        started_at = dt.datetime.now(london)
-        started = time.monotonic()
-        per_screen = scale(60, 240)  # the bots are paced at 30 messages a second, shared by everyone
-        results = await asyncio.gather(*(p.run(per_screen) for p in crowd), return_exceptions=True)
-        took = time.monotonic() - started
-        failures = [(p.chat, repr(r)) for p, r in zip(crowd, results, strict=True) if r is not None]
-        assert not failures, f"{len(failures)} checks did not finish: {failures[:5]}"
-        await asyncio.sleep(0.3)  # the last outcomes' further parts and button drops
-        contacts = tmp_path / "contacts.yaml"
-        # The outcome names the time ("Wednesday 10:04 — office hours"): every minute of the run.
-        ended_at = dt.datetime.now(london)
-        minutes = int((ended_at - started_at).total_seconds() // 60) + 2
-        moments = [started_at + dt.timedelta(minutes=m) for m in range(minutes)]
-        for p in crowd:
-            sent = [
-                str(c.params["text"])
-                for c in api.delivered
-                if c.method == "sendMessage" and int(c.params["chat_id"]) == p.chat
-                and level_of(str(c.params["text"]))
-            ]  # fmt: skip
-            assert len(sent) == 1, f"chat {p.chat}: {len(sent)} outcomes"
-            want = expected_outcomes(p.plan, contacts, moments)
-            assert sent[0] in want, f"chat {p.chat}: wrong outcome"
-            assert api.outcomes(p.chat) == [expected(p.plan).level]
-        stray = {int(c.params["chat_id"]) for c in api.delivered if "chat_id" in c.params}
-        assert stray <= {p.chat for p in crowd}, "a message went to a chat that sent nothing"
-        calls = len(api.delivered)
-        print(
-            f"load: {practitioners} practitioners, {processes} process(es), {calls} Bot API calls, "
-            f"all outcomes right in {took:.1f} s"
-        )
-    finally:
-        for proc in procs:
-            await stop(proc)
-        server.stop()
+        assert len(sent) == 1, f"chat {p.chat}: {len(sent)} outcomes"
+        want = expected_outcomes(p.plan, contacts, moments)
+        assert sent[0] in want, f"chat {p.chat}: wrong outcome"
+        assert api.outcomes(p.chat) == [expected(p.plan).level]
+    stray = {int(c.params["chat_id"]) for c in api.delivered if "chat_id" in c.params}
+    assert stray <= {p.chat for p in crowd}, "a message went to a chat that sent nothing"
+    print(
+        f"load: {practitioners} practitioners, {processes} process(es), {len(api.delivered)} Bot API calls, "
+        f"all outcomes right in {took:.1f} s"
+    )
     logged = "".join((tmp_path / f"bot{n}.log").read_text(errors="replace") for n in range(processes))
     # PTB's Updater may log one error at shutdown (its last getUpdates finding the pool busy).
     errors = [ln for ln in logged.splitlines() if " ERROR " in ln and "telegram.ext.Updater" not in ln]
@@ -201,13 +184,13 @@ async def run_load(tmp_path: Path, database_url: str, processes: int, practition
 
 async def test_many_practitioners_at_once_against_one_bot_process_on_sqlite(tmp_path: Path) -> None:
     filled_contacts(tmp_path)
-    await run_load(tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", 1, scale(20, 200))
+    await run_load(tmp_path, f"sqlite:///{tmp_path / 'bot.sqlite3'}", 1, scale(10, 200))
 
 
 @pytest.mark.postgres
 async def test_many_practitioners_at_once_against_two_bot_processes_sharing_postgres(
     tmp_path: Path,
-    pg_database: Database,  # noqa: F811
+    pg_database: Database,
 ) -> None:
     filled_contacts(tmp_path)
-    await run_load(tmp_path, pg_database.url, 2, scale(20, 200))
+    await run_load(tmp_path, pg_database.url, 2, scale(10, 200))

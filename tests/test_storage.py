@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ import storage.sql
 from flows.machine import Flow
 from storage.base import Decision, Duplicate, OutcomeCount, Record, StoreUnavailable, chat_key
 from storage.sql import DEFAULT_URL, PendingMigration, SqlStore, database_url, make_engine, migrate
-from tests.db_fixtures import Database, database, db_url  # noqa: F401
+from tests.db_fixtures import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_ID, CHAT_ID = 7_700_000_001, 5_550_123_456
@@ -41,7 +40,7 @@ TABLES = {"conversation", "processed_update", "outcome_count", "lookup_count", "
 
 
 @pytest.fixture
-async def store(db_url: str, flow: Flow) -> AsyncIterator[SqlStore]:  # noqa: F811
+async def store(db_url: str, flow: Flow) -> AsyncIterator[SqlStore]:
     migrate(db_url)
     s = SqlStore(url=db_url, ttl=TTL, validate=flow.load)
     yield s
@@ -49,7 +48,7 @@ async def store(db_url: str, flow: Flow) -> AsyncIterator[SqlStore]:  # noqa: F8
 
 
 @pytest.fixture
-async def plain(db_url: str) -> AsyncIterator[SqlStore]:  # noqa: F811
+async def plain(db_url: str) -> AsyncIterator[SqlStore]:
     """A store without content validation, for counting tests that store a tick list."""
     migrate(db_url)
     s = SqlStore(url=db_url, ttl=TTL)
@@ -181,7 +180,7 @@ async def test_failure_inside_the_transaction_writes_nothing(store: SqlStore, fl
     assert await store.outcome_counts(since=DAY) == [(DAY, "urgent", "1", "", 1)]
 
 
-async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlStore, flow: Flow) -> None:  # noqa: F811
+async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlStore, flow: Flow) -> None:
     record = started(flow)
     stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1), validate=flow.load)
     try:
@@ -206,7 +205,7 @@ async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlS
     await store.transact(key=OTHER, update_id=1, decide=lambda _: put(record))
 
 
-async def test_expired_row_is_replaced_by_a_new_check(db_url: str, store: SqlStore, flow: Flow) -> None:  # noqa: F811
+async def test_expired_row_is_replaced_by_a_new_check(db_url: str, store: SqlStore, flow: Flow) -> None:
     old = started(flow)
     stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1), validate=flow.load)
     await stale.transact(key=KEY, update_id=None, decide=lambda _: put(old))
@@ -328,7 +327,8 @@ def test_database_urls() -> None:
             database_url(bad)
 
 
-async def test_dump_shows_what_is_stored(database: Database, flow: Flow) -> None:  # noqa: F811
+@pytest.mark.slow  # pg_dump
+async def test_dump_shows_what_is_stored(database: Database, flow: Flow) -> None:
     migrate(database.url)
     s = SqlStore(url=database.url, ttl=TTL, validate=flow.load)
     await s.transact(key=KEY, update_id=None, decide=lambda _: put(started(flow)))
@@ -339,7 +339,7 @@ async def test_dump_shows_what_is_stored(database: Database, flow: Flow) -> None
 
 
 # -- schema migrations --------------------------------------------------------------------------
-def test_fresh_database_is_migrated_to_head(db_url: str) -> None:  # noqa: F811
+def test_fresh_database_is_migrated_to_head(db_url: str) -> None:
     with pytest.raises(PendingMigration) as pending:
         migrate(db_url, upgrade=False)
     assert pending.value.revisions[0].startswith("0001 ") and "0001" in str(pending.value)
@@ -392,7 +392,7 @@ def run_together(script: str, argvs: list[list[str]]) -> None:
 
 
 @pytest.mark.slow
-def test_workers_starting_together_migrate_once(db_url: str) -> None:  # noqa: F811
+def test_workers_starting_together_migrate_once(db_url: str) -> None:
     run_together(MIGRATOR, [[db_url]] * 3)
     migrate(db_url, upgrade=False)
 
@@ -420,7 +420,7 @@ def downgrade() -> None:
 
 
 def test_older_schema_is_reported_by_name(
-    db_url: str,  # noqa: F811
+    db_url: str,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -475,7 +475,7 @@ asyncio.run(main())
 
 
 @pytest.mark.slow
-async def test_two_processes_share_one_conversation(database: Database) -> None:  # noqa: F811
+async def test_two_processes_share_one_conversation(database: Database) -> None:
     migrate(database.url)
     n = 50
     run_together(
@@ -495,30 +495,17 @@ async def test_two_processes_share_one_conversation(database: Database) -> None:
 
 
 # -- the database going away --------------------------------------------------------------------
-async def test_database_down_and_back(database: Database, flow: Flow) -> None:  # noqa: F811
+@pytest.mark.slow  # pg_ctl stop and start
+async def test_database_down_and_back(database: Database, flow: Flow) -> None:
     migrate(database.url)
-    url = f"{database.url}?timeout=0.2" if database.backend == "sqlite" else database.url
-    s = SqlStore(url=url, ttl=TTL, validate=flow.load)
+    s = SqlStore(url=database.impatient_url, ttl=TTL, validate=flow.load)
     record = started(flow)
     await s.transact(key=KEY, update_id=1, decide=lambda _: put(record))
-    lock: sqlite3.Connection | None = None
-    if database.backend == "sqlite":
-        # Another process holding the write lock looks, to the store, like a database that is away.
-        lock = sqlite3.connect(str(database_url(database.url).database), isolation_level=None)
-        lock.execute("BEGIN EXCLUSIVE")
-    else:
-        database.stop()
-    try:
-        with pytest.raises(StoreUnavailable) as caught:
-            await s.transact(key=KEY, update_id=2, decide=lambda _: put(record))
-        assert KEY not in str(caught.value) and "chk12345" not in str(caught.value)
-        assert caught.value.__cause__ is None
-    finally:
-        if lock is not None:
-            lock.execute("ROLLBACK")
-            lock.close()
-        else:
-            database.start()
+    # PostgreSQL stopped; SQLite write-locked by another connection (to the store: a database away).
+    with database.away(), pytest.raises(StoreUnavailable) as caught:
+        await s.transact(key=KEY, update_id=2, decide=lambda _: put(record))
+    assert KEY not in str(caught.value) and "chk12345" not in str(caught.value)
+    assert caught.value.__cause__ is None
     # The same store object works again, and the update that failed was not recorded.
     await s.transact(key=KEY, update_id=2, decide=lambda _: put(record))
     assert await load(s) == record

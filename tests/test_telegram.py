@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from bot.telegram import callbacks
-from storage.base import Decision, Record, StoreUnavailable
-from storage.memory import MemoryStore
+from storage.base import Decision, StoreUnavailable
 from tests.botapi import BOT_ID, press
+from tests.memory_store import MemoryStore
 from tests.telegram_harness import running_bot
 
 CHAT = 5550001
@@ -306,9 +306,24 @@ def test_callback_data_round_trips_and_fits() -> None:
     assert callbacks.decode(b"t" * 32, "k", data) is None
 
 
-def test_record_holds_codes_only() -> None:
-    fields = set(Record.__dataclass_fields__)
-    assert fields == {"data", "check_id", "version", "anchor_message_id", "content_version"}
+async def test_a_check_in_progress_is_kept_as_answer_codes_only() -> None:
+    async with running_bot() as bot:
+        command = await bot.send(CHAT, "/check")
+        await bot.tap(CHAT, "No")
+        await bot.send(CHAT, "Jane Smith, 14, Falkirk High School")
+        for label in ("16 or 17", "Health (NHS)", "Assault, seen or suspected"):
+            await bot.tap(CHAT, label)
+        store: MemoryStore = bot.service.store  # type: ignore[assignment]
+        ((record, _),) = store.rows.values()
+        conv = bot.service.flow.load(record.data)
+        assert conv.to_dict() == record.data, "nothing beyond what the flow defines"
+        assert (conv.state, conv.answers, conv.picked) == (
+            "signs_1",
+            {"danger": "no", "age": "16_17", "service": "health"},
+            {"signs_1": ["assault"]},
+        )
+        assert record.anchor_message_id == command["message"]["message_id"]
+        assert len(record.check_id) == 8 and record.content_version == bot.service.flow.content.meta.version
 
 
 @pytest.mark.parametrize(

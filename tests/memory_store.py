@@ -1,7 +1,9 @@
-"""An in-process store for the terminal check and for tests of the flow through the service.
+"""An in-process store: a test double for the Telegram tests that need no database.
 
-It keeps the same contract as the database stores (one lock per key, duplicate update ids
-refused, expiry) but lives and dies with the process. Telegram mode uses a database store.
+It keeps the main points of the database stores' contract (one lock per key, duplicate update ids
+refused, expiry, the outcome counted as the row goes) but lives and dies with the test. Every
+mode of the bot itself (terminal, Telegram) uses :class:`storage.sql.SqlStore`; the behaviour
+tests of that store are ``tests/test_storage.py``.
 """
 
 from __future__ import annotations
