@@ -2,7 +2,7 @@
 started and stopped the way the bot does it, a web server on 127.0.0.1, and the bot as a process.
 
 Nothing here waits for a fixed time: waiting is for an event, with a deadline
-(:meth:`tests.botapi.FakeTelegram.until`, :func:`wait_started`).
+(:meth:`tests.botapi.FakeTelegram.until`, :func:`wait_started`, :func:`eventually`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import secrets
 import socket
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,16 @@ def find_button(buttons: Iterable[tuple[int, str, str]], label: str) -> tuple[in
     matches = matches or [(mid, data) for mid, text, data in live if label in text]
     assert matches, f"no button {label!r} in {[text for _, text, _ in live]}"
     return matches[-1]
+
+
+async def eventually(condition: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    """Wait until ``condition()`` holds, looking again every 5 ms (for what no double announces:
+    a signal handled, a line logged); fail after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        await asyncio.sleep(0.005)
 
 
 @contextlib.asynccontextmanager

@@ -33,6 +33,7 @@ def installed_units(tmp_path: Path) -> list[Path]:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.slow
 def test_systemd_accepts_the_units_without_a_warning(tmp_path: Path) -> None:
     units = installed_units(tmp_path)
     proc = subprocess.run(
@@ -47,6 +48,7 @@ def test_systemd_accepts_the_units_without_a_warning(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze is not installed")
+@pytest.mark.slow
 def test_the_units_run_sandboxed_as_an_unprivileged_user(tmp_path: Path) -> None:
     for unit in installed_units(tmp_path):
         text = unit.read_text(encoding="utf-8")
@@ -75,6 +77,7 @@ def test_the_units_run_sandboxed_as_an_unprivileged_user(tmp_path: Path) -> None
     shutil.which("nginx") is None or shutil.which("openssl") is None,
     reason="nginx or openssl is not installed",
 )
+@pytest.mark.slow
 def test_nginx_accepts_the_proxy_config(tmp_path: Path) -> None:
     ssl = tmp_path / "ssl"
     ssl.mkdir()

@@ -65,6 +65,7 @@ def test_backup_command_for_postgresql_prints_pg_dump_without_the_password(tmp_p
     assert "s3cret" not in line
 
 
+@pytest.mark.slow
 def test_backup_command_line(tmp_path: Path) -> None:
     db = tmp_path / "bot.sqlite3"
     env = {"PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{db}", "HOME": str(tmp_path)}

@@ -4,7 +4,6 @@ while the last good contacts stay in use."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import os
@@ -12,7 +11,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,23 +22,16 @@ from bot.telegram.app import build_application
 from flows.directory import load_directory
 from flows.machine import Flow
 from flows.schema import load_content
-from storage.memory import MemoryStore
 from tests.botapi import FakeRequest, FakeTelegram
 from tests.deploy import REAL_LOOKING, filled_contacts
+from tests.helpers import eventually, running
+from tests.memory_store import MemoryStore
 from tests.telegram_harness import Bot, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAT = 6660001
 NOW = dt.datetime(2026, 12, 2, 10, 0)  # office hours: /contacts shows the office line
 STIRLING = "01786 471177"  # a verified public number (Stirling social work), never dialled
-
-
-async def until(condition: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 def office_number(text: str) -> str:
@@ -73,35 +64,31 @@ async def test_sighup_reloads_good_contacts_and_keeps_the_last_good_on_a_bad_edi
     api = FakeTelegram()
     run_dir = tmp_path / "run"
     app = build_application(settings(contacts_file=path, run_dir=run_dir), service, request=FakeRequest(api))
-    async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)
-        try:
-            bot = Bot(app, api, service)
-            await bot.send(CHAT, "/contacts")
-            assert office_number(bot.last_text(CHAT)) == REAL_LOOKING
+    async with running(app):
+        bot = Bot(app, api, service)
+        await bot.send(CHAT, "/contacts")
+        assert office_number(bot.last_text(CHAT)) == REAL_LOOKING
 
-            edit(path, phone=STIRLING)
-            os.kill(os.getpid(), signal.SIGHUP)
-            await until(lambda: service.directory is not directory, "the reload")
-            await bot.send(CHAT, "/contacts")
-            assert office_number(bot.last_text(CHAT)) == STIRLING
+        edit(path, phone=STIRLING)
+        os.kill(os.getpid(), signal.SIGHUP)
+        await eventually(lambda: service.directory is not directory, "the reload")
+        await bot.send(CHAT, "/contacts")
+        assert office_number(bot.last_text(CHAT)) == STIRLING
 
-            # A bad edit (a drama number) is refused, named in the log, and changes nothing.
-            good = service.directory
-            edit(path, phone="01632 960009")
-            with caplog.at_level(logging.ERROR, logger="bot.reload"):
-                assert signal_workers(run_dir) == 1, "`cse-triage reload` finds this process"
-                await until(lambda: "reload refused" in caplog.text, "the refusal")
-            assert "social_work.office.phone" in caplog.text
-            assert service.directory is good
-            await bot.send(CHAT, "/contacts")
-            assert office_number(bot.last_text(CHAT)) == STIRLING
-        finally:
-            await app.post_shutdown(app)
+        # A bad edit (a drama number) is refused, named in the log, and changes nothing.
+        good = service.directory
+        edit(path, phone="01632 960009")
+        with caplog.at_level(logging.ERROR, logger="bot.reload"):
+            assert signal_workers(run_dir) == 1, "`cse-triage reload` finds this process"
+            await eventually(lambda: "reload refused" in caplog.text, "the refusal")
+        assert "social_work.office.phone" in caplog.text
+        assert service.directory is good
+        await bot.send(CHAT, "/contacts")
+        assert office_number(bot.last_text(CHAT)) == STIRLING
     assert not list(run_dir.glob("*.pid")), "the pid file goes with the process"
 
 
+@pytest.mark.slow
 def test_reload_command_refuses_a_bad_file_before_signalling(tmp_path: Path) -> None:
     path = filled_contacts(tmp_path)
     edit(path, phone="01632 960009")
