@@ -234,6 +234,7 @@ class Practitioners(RuleBasedStateMachine):
                 pressed = callbacks.decode(self.secret, self.keys[chat], data)
                 if pressed and pressed.check_id and pressed.action.split(":")[0] in ("a", "done"):
                     forward.append((mid, pressed.action, data))
+            assert forward, "the check stopped before its outcome: no button continues it"
             newest = [b for b in forward if b[0] == max(m for m, _, _ in forward)]
             mid, _, data = next((b for b in newest if b[1] == "done"), newest[0])
             self.feed(chat, press(chat, data, mid))
