@@ -113,13 +113,19 @@ async def test_round_trips_count_calls_awaited_one_after_another_not_calls_made_
     async def call(method: str) -> None:
         await request.do_request(f"http://127.0.0.1:9/botTOKEN/{method}", "POST")
 
+    answered = asyncio.Event()
+
+    async def answer() -> None:
+        await call("answerCallbackQuery")
+        answered.set()
+
     async def slow_then_send() -> None:
-        await asyncio.sleep(0.01)  # a database read slower than the round trip
+        await answered.wait()  # a database read that ends after the answer's round trip
         await asyncio.gather(call("setMyCommands"), asyncio.sleep(0))
 
     beside = UpdateLog("tap")
     token = CURRENT.set(beside)
-    await asyncio.gather(call("answerCallbackQuery"), slow_then_send())
+    await asyncio.gather(answer(), slow_then_send())
     CURRENT.reset(token)
     assert sequential_by_time(beside.calls) == 2
     assert sequential_round_trips(beside.calls) == 1
