@@ -34,6 +34,7 @@ from typing import Any
 from telegram.request import RequestData
 
 from tests.botapi import FakeRequest, FakeTelegram
+from tests.helpers import find_button
 
 MESSAGE_METHODS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
 
@@ -162,13 +163,11 @@ class BenchTelegram(FakeTelegram):
         return out
 
     def button(self, chat_id: int, label: str) -> tuple[int, str]:
-        """The newest live button labelled ``label`` (or containing it), as the harness picks."""
-        live = self.buttons(chat_id)
-        matches = [(mid, data) for mid, text, data in live if text == label]
-        matches = matches or [(mid, data) for mid, text, data in live if label in text]
-        if not matches:
-            raise LookupError(f"chat {chat_id}: no button {label!r} in {[t for _, t, _ in live]}")
-        return matches[-1]
+        """The newest live button labelled ``label`` (or containing it), as the tests pick it."""
+        try:
+            return find_button(self.buttons(chat_id), label)
+        except LookupError as err:
+            raise LookupError(f"chat {chat_id}: {err}") from None
 
     def shows(self, chat_id: int, title: str) -> bool:
         """Whether the last text sent or edited in this chat contains ``title`` (as HTML)."""

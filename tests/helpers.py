@@ -42,11 +42,13 @@ def free_port() -> int:
 
 def find_button(buttons: Iterable[tuple[int, str, str]], label: str) -> tuple[int, str]:
     """The newest button labelled ``label`` (else the newest whose label contains it), as
-    (message id, callback data), from (message id, label, callback data) triples."""
+    (message id, callback data), from (message id, label, callback data) triples; LookupError
+    naming the labels there are if there is none."""
     live = list(buttons)
     matches = [(mid, data) for mid, text, data in live if text == label]
     matches = matches or [(mid, data) for mid, text, data in live if label in text]
-    assert matches, f"no button {label!r} in {[text for _, text, _ in live]}"
+    if not matches:
+        raise LookupError(f"no button {label!r} in {[text for _, text, _ in live]}")
     return matches[-1]
 
 
