@@ -106,11 +106,12 @@ def bot_env(tmp_path: Path, api_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
-async def start_bot(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
-    """``python -m bot telegram`` with ``env``, its output in ``log``."""
+async def start_bot(env: dict[str, str], log: Path, **options: Any) -> asyncio.subprocess.Process:
+    """``python -m bot telegram`` with ``env``, its output in ``log`` (``options``: for the process,
+    e.g. ``preexec_fn``)."""
     with log.open("wb") as out:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "telegram", cwd=str(ROOT), env=env, stdout=out, stderr=out
+            sys.executable, "-m", "bot", "telegram", cwd=str(ROOT), env=env, stdout=out, stderr=out, **options
         )
 
 

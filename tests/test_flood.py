@@ -21,7 +21,8 @@ from telegram.request import RequestData
 
 from bot.telegram.app import build_application
 from tests.botapi import FakeRequest, FakeTelegram, message
-from tests.soak import SOAK, unpaced, until
+from tests.helpers import running
+from tests.soak import SOAK, unpaced
 from tests.telegram_harness import make_service, settings
 
 FLOODER, OTHER = 5550301, 5550302
@@ -60,21 +61,18 @@ async def test_a_flooding_chat_holds_one_slot_and_another_chats_emergency_is_ans
     if not SOAK:
         unpaced(app)
     flood = [message(api, FLOODER, f"Forwarded {i}: Jane Smith, 12 High Street") for i in range(FLOOD)]
-    async with app:
-        assert app.post_init is not None and app.post_shutdown is not None
-        await app.post_init(app)
+    async with running(app):
         for raw in [*flood, message(api, OTHER, "/emergency")]:
             await app.update_queue.put(Update.de_json(raw, app.bot))
         started = time.monotonic()
         await app.start()
         try:
-            await until(lambda: bool(_to(api, "sendMessage", OTHER)), 60, "B's reply")
+            await api.until(lambda: bool(_to(api, "sendMessage", OTHER)), 60, "B's reply")
             answered = next(t for t, m, c, _ in request.log if m == "sendMessage" and c == OTHER) - started
-            await until(lambda: len(_to(api, "deleteMessage", FLOODER)) == FLOOD, 120, "A's deletions")
+            await api.until(lambda: len(_to(api, "deleteMessage", FLOODER)) == FLOOD, 120, "A's deletions")
             drained = time.monotonic() - started
         finally:
             await app.stop()
-            await app.post_shutdown(app)
     held = max(h for _, m, c, h in request.log if c == FLOODER)
     deleted = [int(p["message_id"]) for p in _to(api, "deleteMessage", FLOODER)]
     replies = _to(api, "sendMessage", FLOODER)

@@ -104,6 +104,8 @@ def problems(secret: str) -> list[str]:
         "your_secret_" + secrets.token_urlsafe(32),
         "short" + secrets.token_urlsafe(8),
     ],
+    # Named, not shown: the random parts differ in each pytest-xdist worker, whose test ids must agree.
+    ids=["pairs", "digits", "alphabet", "keyboard", "example", "changeme", "your_secret", "short"],
 )
 def test_a_low_entropy_chat_key_secret_is_refused_clearly(secret: str) -> None:
     (problem,) = problems(secret)

@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import resource
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,9 +29,9 @@ import pytest
 
 from bot.telegram.handlers import ALLOWED_UPDATES
 from bot.telegram.webhook import SECRET_HEADER
-from tests.botapi import FakeTelegram, message, serve, stop
-from tests.soak import SOAK, until
-from tests.test_process import bot_env, free_port
+from tests.botapi import FakeTelegram, message, serving
+from tests.helpers import bot_env, free_port, start_bot, stop_bot
+from tests.soak import SOAK
 
 pytestmark = pytest.mark.slow
 CHAT = 4440301
@@ -83,57 +82,55 @@ async def test_slow_clients_cannot_take_the_webhook_down(tmp_path: Path, case: s
     if soft < SLOW + 200:  # this process holds every slow connection too
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, SLOW + 500), hard))
     api = FakeTelegram()
-    double, api_port = await serve(api)
-    hook = free_port()
-    env = bot_env(
-        tmp_path,
-        api_port,
-        BOT_MODE="webhook",
-        WEBHOOK_URL="https://bot.example.org/hook",
-        WEBHOOK_SECRET=SECRET,
-        WEBHOOK_LISTEN="127.0.0.1",
-        WEBHOOK_PORT=str(hook),
-        WEBHOOK_IDLE_TIMEOUT=str(TIMEOUT),
-        WEBHOOK_BODY_TIMEOUT=str(TIMEOUT),
-        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
-        LOG_LEVEL="INFO",
-    )
-    log = tmp_path / "bot.log"
-    limit = LIMIT if case == "raisable" else LIMIT // 2  # fixed: low enough to run out for sure
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "telegram", env=env, stdout=out, stderr=out,
-            preexec_fn=limit_files(limit, None if case == "raisable" else limit),
-        )  # fmt: skip
-    clients: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
-    base = f"http://127.0.0.1:{hook}"
-    try:
-        await until(lambda: bool(api.of("setWebhook")), 30, "the webhook to be registered")
-        assert api.of("setWebhook")[0]["allowed_updates"] == ALLOWED_UPDATES
-        log_before, cpu_before, started = log.stat().st_size, cpu_seconds(proc.pid), time.monotonic()
-        for batch in range(0, SLOW, 100):
-            opened = await asyncio.gather(*(slow_client(hook) for _ in range(batch, min(SLOW, batch + 100))))
-            clients += [c for c in opened if c is not None]
-        async with httpx.AsyncClient(timeout=TIMEOUT * 4) as client:
-            t0 = time.monotonic()
-            health = await client.get(f"{base}/healthz")
-            health_s = time.monotonic() - t0
-            update = json.dumps(message(api, CHAT, "/emergency"))
-            t0 = time.monotonic()
-            posted = await client.post(f"{base}/hook", content=update, headers={SECRET_HEADER: SECRET})
-            await until(lambda: any(int(p["chat_id"]) == CHAT for p in api.of("sendMessage")), 10, "reply")
-            update_s = time.monotonic() - t0
-        closed = await asyncio.wait_for(
-            asyncio.gather(*(closed_after(r, sent) for r, _, sent in clients)), TIMEOUT * 4 + 10
+    async with serving(api) as url:
+        hook = free_port()  # the bot must be told its port
+        env = bot_env(
+            tmp_path,
+            url,
+            BOT_MODE="webhook",
+            WEBHOOK_URL="https://bot.example.org/hook",
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LISTEN="127.0.0.1",
+            WEBHOOK_PORT=str(hook),
+            WEBHOOK_IDLE_TIMEOUT=str(TIMEOUT),
+            WEBHOOK_BODY_TIMEOUT=str(TIMEOUT),
+            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+            LOG_LEVEL="INFO",
         )
-        elapsed = time.monotonic() - started
-        cpu = (cpu_seconds(proc.pid) - cpu_before) / elapsed
-        log_growth = log.stat().st_size - log_before
-    finally:
-        for _, writer, _ in clients:
-            writer.close()
-        await stop(proc)
-        double.stop()
+        log = tmp_path / "bot.log"
+        limit = LIMIT if case == "raisable" else LIMIT // 2  # fixed: low enough to run out for sure
+        proc = await start_bot(env, log, preexec_fn=limit_files(limit, None if case == "raisable" else limit))
+        clients: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
+        base = f"http://127.0.0.1:{hook}"
+        try:
+            await api.until(lambda: bool(api.of("setWebhook")), 30, "the webhook to be registered")
+            assert api.of("setWebhook")[0]["allowed_updates"] == ALLOWED_UPDATES
+            log_before, cpu_before, started = log.stat().st_size, cpu_seconds(proc.pid), time.monotonic()
+            for batch in range(0, SLOW, 100):
+                batch_size = min(SLOW, batch + 100) - batch
+                opened = await asyncio.gather(*(slow_client(hook) for _ in range(batch_size)))
+                clients += [c for c in opened if c is not None]
+            async with httpx.AsyncClient(timeout=TIMEOUT * 4) as client:
+                t0 = time.monotonic()
+                health = await client.get(f"{base}/healthz")
+                health_s = time.monotonic() - t0
+                update = json.dumps(message(api, CHAT, "/emergency"))
+                t0 = time.monotonic()
+                posted = await client.post(f"{base}/hook", content=update, headers={SECRET_HEADER: SECRET})
+                await api.until(
+                    lambda: any(int(p["chat_id"]) == CHAT for p in api.of("sendMessage")), 10, "the reply"
+                )
+                update_s = time.monotonic() - t0
+            closed = await asyncio.wait_for(
+                asyncio.gather(*(closed_after(r, sent) for r, _, sent in clients)), TIMEOUT * 4 + 10
+            )
+            elapsed = time.monotonic() - started
+            cpu = (cpu_seconds(proc.pid) - cpu_before) / elapsed
+            log_growth = log.stat().st_size - log_before
+        finally:
+            for _, writer, _ in clients:
+                writer.close()
+            await stop_bot(proc)
     per_minute = log_growth / elapsed * 60
     print(
         f"\n{case}: {len(clients)} of {SLOW} slow connections (open files {limit}"
