@@ -11,8 +11,8 @@ STAMP := $(VENV)/.installed
 LOCK := requirements/dev.lock
 UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
-# pytest-xdist: one worker per core (2 on the reference machine); tests that share a server or a
-# scarce resource are kept together with xdist_group (see tests/conftest.py).
+# pytest-xdist: one worker per core (2 on the reference machine); each worker starts its own
+# throwaway PostgreSQL, and slow tests are handed out first (tests/conftest.py).
 PYTEST_WORKERS ?= auto
 
 .PHONY: run test lint typecheck pytest bench soak clean postgres lock
