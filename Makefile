@@ -59,6 +59,10 @@ lock: $(UV_VENV)/.installed
 		--generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS) -o $(LOCK)
 	$(UV) pip compile --quiet requirements/tools.in --universal --python-version 3.11 \
 		--generate-hashes --custom-compile-command "make lock" -o requirements/tools.lock
+	@# The container image's lock (deploy/Dockerfile): the runtime packages only, at the versions
+	@# of the dev lock.
+	$(UV) pip compile --quiet pyproject.toml --universal --python-version 3.11 --generate-hashes \
+		--custom-compile-command "make lock" -c $(LOCK) -o requirements/runtime.lock
 
 $(UV_VENV)/.installed: requirements/tools.lock
 	@$(PYTHON) -c 'import sys; sys.exit("cse-triage needs Python 3.11 or newer" if sys.version_info < (3, 11) else 0)'

@@ -132,3 +132,37 @@ def test_the_proxy_sets_the_timeouts_and_passes_the_secret_header() -> None:
         assert re.search(rf"^\s*{directive}\s+\S+;", site, flags=re.MULTILINE), directive
     assert "X-Telegram-Bot-Api-Secret-Token $http_x_telegram_bot_api_secret_token" in site
     assert "ssl_certificate " in site and "return 301 https://" in site
+
+
+def test_the_image_installs_from_the_lock_and_runs_unprivileged() -> None:
+    """No container runtime runs on this machine (see README): the image is held to the tested
+    install instead: the same lock, hashes required, the code without its dependencies."""
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    assert "pip install --no-cache-dir --require-hashes -r requirements/runtime.lock" in dockerfile
+    assert "--no-deps" in dockerfile
+    assert re.search(r"^USER cse-triage$", dockerfile, flags=re.MULTILINE)
+    lock = (ROOT / "requirements" / "runtime.lock").read_text(encoding="utf-8")
+    pins = [line for line in lock.splitlines() if re.match(r"^[a-z0-9]", line, flags=re.IGNORECASE)]
+    assert pins and all("==" in line for line in pins)
+    assert lock.count("--hash=sha256:") >= len(pins)
+    for needed in ("python-telegram-bot", "sqlalchemy", "psycopg", "prometheus-client"):
+        assert any(line.lower().startswith(needed) for line in pins), needed
+
+
+def test_compose_runs_postgres_and_two_webhook_workers_behind_the_proxy() -> None:
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert "db" in services and services["db"]["image"].startswith("postgres:")
+    workers = [s for name, s in services.items() if name.startswith("worker")]
+    assert len(workers) == 2
+    ports = sorted(w["environment"]["WEBHOOK_PORT"] for w in workers)
+    site = (DEPLOY / "nginx.conf").read_text(encoding="utf-8")
+    for port in ports:
+        assert w_mode(workers, port) == "webhook"
+        assert f"server 127.0.0.1:{port}" in site, "the proxy's upstream names each worker"
+
+
+def w_mode(workers: list[dict[str, dict[str, str]]], port: str) -> str:
+    return next(w["environment"]["BOT_MODE"] for w in workers if w["environment"]["WEBHOOK_PORT"] == port)
