@@ -637,8 +637,11 @@ def migrate(url: str, *, upgrade: bool = True) -> None:
     """
     engine = make_engine(url)
     try:
-        if _at_head(engine):  # the usual start: nothing to do, and no need to load Alembic
-            return
+        # The check runs under the same file lock as the migration: a process opening a new
+        # SQLite file while another switches it to WAL can meet a lock the busy handler misses.
+        with _sqlite_migration_lock(engine):
+            if _at_head(engine):  # the usual start: nothing to do, and no need to load Alembic
+                return
         from alembic import command
 
         with _ALEMBIC, _sqlite_migration_lock(engine), engine.begin() as connection:
