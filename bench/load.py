@@ -17,7 +17,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -269,6 +269,24 @@ async def run_bot(
     return load
 
 
+def bare_application(
+    api: BenchTelegram, handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+) -> AnyApp:
+    """Bare PTB with the bot's settings (same double, Defaults and concurrency) and one handler."""
+    app: AnyApp = (
+        Application.builder()
+        .token(TOKEN)
+        .base_url(f"{BASE_URL}/bot")
+        .defaults(Defaults(parse_mode=ParseMode.HTML, protect_content=True))
+        .concurrent_updates(CONCURRENCY)
+        .request(TimedRequest(api))
+        .get_updates_request(TimedRequest(api))
+        .build()
+    )
+    app.add_handler(TypeHandler(Update, handler))
+    return app
+
+
 def floor_application(api: BenchTelegram) -> AnyApp:
     """The bare framework: same double and Defaults, one handler, one Bot API call per update."""
 
@@ -281,18 +299,7 @@ def floor_application(api: BenchTelegram) -> AnyApp:
         elif update.effective_chat is not None:
             await ctx.bot.send_message(update.effective_chat.id, FLOOR_TEXT)
 
-    app: AnyApp = (
-        Application.builder()
-        .token(TOKEN)
-        .base_url(f"{BASE_URL}/bot")
-        .defaults(Defaults(parse_mode=ParseMode.HTML, protect_content=True))
-        .concurrent_updates(CONCURRENCY)
-        .request(TimedRequest(api))
-        .get_updates_request(TimedRequest(api))
-        .build()
-    )
-    app.add_handler(TypeHandler(Update, answer))
-    return app
+    return bare_application(api, answer)
 
 
 def same_traffic_application(api: BenchTelegram, bot_calls: dict[int, list[CallSpan]]) -> AnyApp:
@@ -332,18 +339,7 @@ def same_traffic_application(api: BenchTelegram, bot_calls: dict[int, list[CallS
         calls = bot_calls.get(update.update_id, [])
         await asyncio.gather(*(call(ctx.bot, c.method, c.params or {}) for c in calls))
 
-    app: AnyApp = (
-        Application.builder()
-        .token(TOKEN)
-        .base_url(f"{BASE_URL}/bot")
-        .defaults(Defaults(parse_mode=ParseMode.HTML, protect_content=True))
-        .concurrent_updates(CONCURRENCY)
-        .request(TimedRequest(api))
-        .get_updates_request(TimedRequest(api))
-        .build()
-    )
-    app.add_handler(TypeHandler(Update, replay))
-    return app
+    return bare_application(api, replay)
 
 
 async def run_floor(

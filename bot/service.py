@@ -20,7 +20,18 @@ from flows import screens
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
 from flows.screens import LOOKUPS, Button, Channel, Context, Screen, Screens
-from storage.base import ABANDONED, ConversationStore, Decision, OutcomeCount, Record
+from storage.base import (  # the adapters reach storage's names through the service
+    ABANDONED,
+    ConversationStore,
+    Decision,
+    Duplicate,
+    OutcomeCount,
+    Record,
+    StoreUnavailable,
+    chat_key,
+)
+
+__all__ = ["CheckService", "Duplicate", "Reply", "StoreUnavailable", "Token", "chat_key", "parse_action"]
 
 log = logging.getLogger(__name__)
 

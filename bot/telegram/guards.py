@@ -16,9 +16,8 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.metrics import METRICS
-from bot.service import CheckService
+from bot.service import CheckService, Duplicate, StoreUnavailable
 from bot.telegram.sending import Sender
-from storage.base import Duplicate, StoreUnavailable
 
 log = logging.getLogger(__name__)
 

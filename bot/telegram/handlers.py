@@ -35,7 +35,7 @@ from telegram.ext import (
 )
 
 from bot.metrics import METRICS
-from bot.service import CheckService, Reply, Token
+from bot.service import CheckService, Duplicate, Reply, StoreUnavailable, Token, chat_key
 from bot.stats import load_stats
 from bot.telegram import callbacks
 from bot.telegram.delivery import with_retry
@@ -43,7 +43,6 @@ from bot.telegram.guards import ALLOWED_UPDATES, Guards
 from bot.telegram.ordering import backlog
 from bot.telegram.sending import Sender
 from flows.screens import LOOKUPS, parse_action
-from storage.base import Duplicate, StoreUnavailable, chat_key
 
 log = logging.getLogger(__name__)
 __all__ = ["ALLOWED_UPDATES", "COMMANDS", "TelegramFrontEnd"]
