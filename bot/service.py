@@ -137,7 +137,8 @@ class CheckService:
             if conv.state == OUTCOME:
                 view = _View("outcome", conv, record)
                 level = conv.level or self.flow.content.default_level
-                count = OutcomeCount(self.clock().date(), level, record.content_version, service)
+                day, version = self.clock().date(), record.content_version
+                count = OutcomeCount(day, level, version, service, self.channel)
                 return Decision(None, count if self.counting else None)
             if conv.state == CANCELLED:
                 view = _View("cancelled", conv, record)
@@ -274,7 +275,7 @@ class CheckService:
     def _abandoned_with(self, record: Record, service: str) -> OutcomeCount | None:
         if not self.counting:
             return None
-        return OutcomeCount(self.clock().date(), ABANDONED, record.content_version, service)
+        return OutcomeCount(self.clock().date(), ABANDONED, record.content_version, service, self.channel)
 
     def _load(self, record: Record) -> Conversation | None:
         try:

@@ -1,0 +1,194 @@
+"""The web page over HTTP, without a browser: headers, the one cookie, refusals, failures, counts.
+
+Starlette's test client drives the same app `cse-triage web` serves, over a service on the
+in-memory store (or SQLite where the counts are read back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot.service import CheckService
+from bot.stats import load_stats
+from bot.web.app import COOKIE, create_app
+from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.machine import Flow
+from flows.schema import Content
+from storage.base import StoreUnavailable, chat_key, web_key
+from storage.memory import MemoryStore
+from tests.conftest import WEEKDAY_MORNING
+
+SECRET = b"web-unit-tests-" + b"x7Kq2Lm9Pz4Rt8Wv3Nb6"
+TTL_HOURS = 24
+
+
+def make_service(content: Content, store: object | None = None) -> CheckService:
+    directory = load_directory(EXAMPLE_CONTACTS)
+    return CheckService(
+        flow=Flow(content, directory.services),
+        store=store or MemoryStore(),  # type: ignore[arg-type]
+        directory=directory,
+        clock=lambda: WEEKDAY_MORNING,
+        channel="web",
+    )
+
+
+def client_for(service: CheckService, base_url: str = "http://testserver") -> TestClient:
+    return TestClient(create_app(service, secret=SECRET, ttl_hours=TTL_HOURS), base_url=base_url)
+
+
+def field(html: str, name: str) -> str:
+    m = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert m, name
+    return m.group(1)
+
+
+def start(client: TestClient) -> str:
+    """Start a check; return the first step's page."""
+    welcome = client.get("/")
+    answer = client.post("/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"})
+    assert answer.status_code == 200 and answer.url.path == "/"
+    return answer.text
+
+
+def act(client: TestClient, page: str, action: str, **extra: str) -> object:
+    data = {"csrf": field(page, "csrf"), "token": field(page, "token"), "action": action, **extra}
+    return client.post("/act", data=data, follow_redirects=False)
+
+
+def designated(content: Content, service: CheckService) -> str:
+    """The designated contact's number as the safety net shows it (from the contacts file)."""
+    net = service.safety_net()
+    lines = [c for s in net.sections for c in s.contacts if c.tel and c.tel != "999"]
+    assert lines
+    return lines[0].phone or ""
+
+
+def test_every_page_has_the_security_headers_and_one_strict_cookie(content: Content) -> None:
+    service = make_service(content)
+    with client_for(service) as client:
+        welcome = client.get("/")
+        assert "set-cookie" not in welcome.headers  # no cookie until a check starts
+        answer = client.post(
+            "/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"}, follow_redirects=False
+        )
+        assert answer.status_code == 303
+        cookies = answer.headers.get_list("set-cookie")
+        assert len(cookies) == 1
+        cookie = cookies[0].lower()
+        assert cookie.startswith(f"{COOKIE}=")
+        for part in ("httponly", "samesite=strict", f"max-age={TTL_HOURS * 3600}", "path=/"):
+            assert part in cookie
+        assert "secure" not in cookie  # plain http on localhost
+        for path in ("/", "/look/contacts", "/quick-reference", "/nope"):
+            page = client.get(path)
+            csp = page.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+            assert "unsafe-inline" not in csp and "http" not in csp  # no third-party anything
+            assert page.headers["referrer-policy"] == "no-referrer"
+            assert page.headers["cache-control"] == "no-store"
+            assert 'href="tel:999"' in page.text
+
+
+def test_the_cookie_is_secure_behind_tls(content: Content) -> None:
+    with client_for(make_service(content), base_url="https://testserver") as client:
+        welcome = client.get("/")
+        answer = client.post(
+            "/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"}, follow_redirects=False
+        )
+        assert "secure" in answer.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        {"extra": "Jane"},  # a field no page sends
+        {"action": "a:not_an_option"},  # a value the step does not offer
+        {"action": "free text here"},
+        {"token": "abc"},
+        {"csrf": "s" + "0" * 32},
+    ],
+)
+def test_an_unexpected_field_or_value_gets_400_with_999_and_changes_nothing(
+    content: Content, forge: dict[str, str]
+) -> None:
+    service = make_service(content)
+    with client_for(service) as client:
+        page = start(client)
+        data = {"csrf": field(page, "csrf"), "token": field(page, "token"), "action": "a:no", **forge}
+        answer = client.post("/act", data=data, follow_redirects=False)
+        assert answer.status_code == 400
+        assert 'href="tel:999"' in answer.text
+        assert designated(content, service) in answer.text
+        assert client.get("/").text == page  # still the first question, same token
+
+
+def test_a_cross_site_post_is_refused(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        page = start(client)
+        data = {"csrf": field(page, "csrf"), "token": field(page, "token"), "action": "a:no"}
+        for headers in ({"sec-fetch-site": "cross-site"}, {"origin": "https://evil.example"}):
+            assert client.post("/act", data=data, headers=headers).status_code == 400
+        assert client.get("/").text == page
+
+
+class DownStore(MemoryStore):
+    """A store whose database has gone away."""
+
+    async def transact(self, **_kwargs: object) -> object:  # type: ignore[override]
+        raise StoreUnavailable("database down")
+
+
+def test_a_failing_store_still_shows_999_and_the_designated_contact(content: Content) -> None:
+    service = make_service(content, DownStore())
+    with client_for(service) as client:
+        client.cookies.set(COOKIE, "a" * 43)
+        for answer in (
+            client.get("/"),
+            client.post(
+                "/start", data={"csrf": field(client.get("/look/emergency").text, "csrf"), "action": "start"}
+            ),
+        ):
+            assert answer.status_code == 503
+            assert 'href="tel:999"' in answer.text
+            assert designated(content, service) in answer.text
+            assert content.texts.failure in answer.text
+        # Lookups need no database.
+        assert client.get("/look/contacts").status_code == 200
+
+
+def test_a_web_key_never_equals_a_telegram_key() -> None:
+    sid = "1:2"  # even a session id shaped like a chat's "<bot id>:<chat id>"
+    assert web_key(SECRET, sid) != chat_key(SECRET, 1, 2)
+    assert web_key(SECRET, sid) != web_key(b"another secret", sid)
+
+
+async def test_web_checks_are_counted_as_web_in_stats(content: Content, tmp_path: Path) -> None:
+    from storage.sql import SqlStore, migrate
+
+    url = f"sqlite:///{tmp_path / 'count.sqlite3'}"
+    migrate(url)
+    directory = load_directory(EXAMPLE_CONTACTS)
+    flow = Flow(content, directory.services)
+    store = SqlStore(url=url, ttl=dt.timedelta(hours=1), validate=flow.load)
+    for channel in ("web", "web", "telegram"):
+        svc = CheckService(
+            flow=flow, store=store, directory=directory, clock=lambda: WEEKDAY_MORNING, channel=channel
+        )
+        key = web_key(SECRET, str(id(svc)))
+        await svc.start(key=key, update_id=None)
+        reply = await svc.act(key=key, update_id=None, action="a:yes", token=None)
+        reply = await svc.act(key=key, update_id=None, action="a:skip", token=None)
+        assert reply.screen.level == "emergency"
+    screen = await load_stats(store, content, today=WEEKDAY_MORNING.date())
+    lines = [line for s in screen.sections for line in s.lines]
+    assert "By channel: telegram 1, web 2" in lines
+    assert await store.outcome_counts(since=WEEKDAY_MORNING.date()) == [
+        (WEEKDAY_MORNING.date(), "emergency", content.meta.version, "", 3)
+    ]
+    await store.close()
