@@ -20,8 +20,10 @@ from flows import screens
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
 from flows.screens import LOOKUPS, Button, Channel, Context, Screen, Screens
-from storage.base import ABANDONED, ConversationStore, Decision, OutcomeCount, Record
+from storage.base import ABANDONED, ConversationStore, Decision, OutcomeCount, Record, web_key
 
+__all__ = ["CheckService", "Reply", "Token", "parse_action", "web_key"]  # web_key: for bot/web, which
+# reaches storage only through this module
 log = logging.getLogger(__name__)
 
 

@@ -181,6 +181,25 @@ async def test_a_whole_check_reaches_each_level_by_clicking(
         assert href is not None and re.fullmatch(r"tel:\+?\d{3,15}", href), href
 
 
+async def test_a_whole_check_works_with_javascript_off(
+    browser: Any, server: WebServer, content: Content, flow: Flow
+) -> None:
+    context = await browser.new_context(base_url=server.url, java_script_enabled=False)
+    context.set_default_timeout(WAIT)
+    try:
+        pg = await context.new_page()
+        await walk_to(pg, content, flow, "signs_3")
+        await tick(pg, content, "money_gifts")
+        assert await pressed(pg, "money_gifts") == "true"
+        await finish(pg, content)
+        assert await heading(pg) == words(content.outcomes["concern"].title)
+        # Without JavaScript the print button stays hidden and the page says how to print instead.
+        assert await pg.locator(".js-print").is_hidden()
+        assert await pg.get_by_text(content.texts.web.print_hint).is_visible()
+    finally:
+        await context.close()
+
+
 async def test_the_outcome_links_every_number_from_the_contacts_file(
     page: Page, content: Content, flow: Flow
 ) -> None:

@@ -38,11 +38,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.service import CheckService, Reply, Token
+from bot.service import CheckService, Reply, Token, web_key
 from bot.web.view import ACT, page_of, split_symbol
 from flows.reference import quick_reference_html
 from flows.screens import LOOKUPS, Screen
-from storage.base import web_key
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
