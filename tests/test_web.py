@@ -192,3 +192,15 @@ async def test_web_checks_are_counted_as_web_in_stats(content: Content, tmp_path
         (WEEKDAY_MORNING.date(), "emergency", content.meta.version, "", 3)
     ]
     await store.close()
+
+
+def test_a_start_button_from_a_tab_opened_before_the_check_still_starts_one(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        other_tab = client.get("/").text  # drawn before this browser had a session
+        first = start(client)
+        answer = client.post("/start", data={"csrf": field(other_tab, "csrf"), "action": "start"})
+        assert answer.status_code == 200
+        assert field(answer.text, "token") != field(first, "token")  # a new check, same browser
+        # Its form token works for nothing else.
+        data = {"csrf": field(other_tab, "csrf"), "token": field(answer.text, "token"), "action": "a:no"}
+        assert client.post("/act", data=data).status_code == 400

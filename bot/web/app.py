@@ -135,8 +135,8 @@ class WebApp:
         nonce = secrets.token_urlsafe(12)
         return "n" + nonce + "." + self._mac(b"csrf-new\0", nonce)
 
-    def _csrf_ok(self, session: Session, token: str) -> bool:
-        if session.sid is not None:
+    def _csrf_ok(self, session: Session, token: str, *, new_allowed: bool = False) -> bool:
+        if session.sid is not None and not (new_allowed and token.startswith("n")):
             return hmac.compare_digest(token, "s" + self._mac(b"csrf\0", session.sid))
         nonce, _, mac = token[1:].partition(".")
         return (
@@ -161,8 +161,12 @@ class WebApp:
             secure=request.url.scheme == "https",
         )
 
-    async def form(self, request: Request, fields: set[str]) -> tuple[Session, FormData]:
-        """The posted form, refused unless it is exactly one of ours (fields, size, origin, token)."""
+    async def form(
+        self, request: Request, fields: set[str], *, new_allowed: bool = False
+    ) -> tuple[Session, FormData]:
+        """The posted form, refused unless it is exactly one of ours (fields, size, origin, token).
+        ``new_allowed``: a start button drawn before this browser had a session (another tab)
+        still works."""
         if request.query_params:
             raise BadRequest("query")
         # Cross-site posts are refused (besides SameSite=Strict and the form token). With
@@ -187,7 +191,7 @@ class WebApp:
             raise BadRequest("fields")
         session = self.session(request)
         token = form.get("csrf")
-        if not isinstance(token, str) or not self._csrf_ok(session, token):
+        if not isinstance(token, str) or not self._csrf_ok(session, token, new_allowed=new_allowed):
             raise BadRequest("csrf")
         return session, form
 
@@ -252,7 +256,7 @@ class WebApp:
         return self.render(self.service.welcome(), session)
 
     async def start(self, request: Request) -> Response:
-        session, _ = await self.form(request, {"csrf", "action"})
+        session, _ = await self.form(request, {"csrf", "action"}, new_allowed=True)
         sid = session.sid or secrets.token_urlsafe(32)
         await self.service.start(key=self._key(sid), update_id=None)
         response = RedirectResponse("/", status_code=303)
