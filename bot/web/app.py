@@ -424,7 +424,8 @@ def create_app(service: CheckService, *, secret: bytes, ttl_hours: int) -> Starl
 
 def serve(app: ASGIApp, *, host: str, port: int) -> None:
     """Run the app on uvicorn with no access log (it would hold addresses and paths), no server
-    header, and X-Forwarded-Proto trusted from a proxy on this host only (for the Secure cookie)."""
+    header, its own records through the root handlers (bot.logs), and X-Forwarded-Proto trusted
+    from a proxy on this host only (for the Secure cookie)."""
     import uvicorn
 
     uvicorn.run(
@@ -436,4 +437,5 @@ def serve(app: ASGIApp, *, host: str, port: int) -> None:
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         log_level="warning",
+        log_config=None,  # uvicorn's records go through the root handlers and their body filter
     )
