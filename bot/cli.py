@@ -194,7 +194,18 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     if settings.contacts_file is None:
         print("No CONTACTS_FILE set: the page shows the example contacts, marked not for real use.")
     print(f"The check is on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    serve(app, host=host, port=port)
+    contacts = settings.contacts_file
+    if contacts is None:
+        serve(app, host=host, port=port)
+        return 0
+    # As in Telegram mode: SIGHUP (`cse-triage reload`) re-reads the contacts file, validating first.
+    from bot.reload import reload_contacts, remove_pid, write_pid
+
+    pid_file = write_pid(settings.run_dir, "web")
+    try:
+        serve(app, host=host, port=port, on_hangup=lambda: reload_contacts(service, contacts))
+    finally:
+        remove_pid(pid_file)
     return 0
 
 

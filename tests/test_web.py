@@ -204,3 +204,50 @@ def test_a_start_button_from_a_tab_opened_before_the_check_still_starts_one(cont
         # Its form token works for nothing else.
         data = {"csrf": field(other_tab, "csrf"), "token": field(answer.text, "token"), "action": "a:no"}
         assert client.post("/act", data=data).status_code == 400
+
+
+def test_the_web_process_reloads_good_contacts_on_sighup_and_keeps_the_last_good_on_a_bad_edit(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    import yaml
+
+    from bot.reload import signal_workers
+    from tests.deploy import REAL_LOOKING, filled_contacts
+    from tests.web_harness import WebServer
+
+    stirling = "01786 471177"  # a verified public number (Stirling social work), never dialled
+    contacts = filled_contacts(tmp_path)
+    run_dir = tmp_path / "run"
+    server = WebServer(
+        tmp_path, "--now", "2026-12-02 10:00", CONTACTS_FILE=str(contacts), RUN_DIR=str(run_dir)
+    )
+
+    def edit(phone: str) -> None:
+        data = yaml.safe_load(contacts.read_text(encoding="utf-8"))
+        data["social_work"]["office"]["phone"] = phone
+        contacts.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+    def shows(number: str) -> bool:
+        return number in server.get("/look/contacts")
+
+    server.start()
+    try:
+        assert shows(REAL_LOOKING)
+        edit(stirling)
+        assert signal_workers(run_dir) == 1, "`cse-triage reload` finds the web process"
+        deadline = time.monotonic() + 10
+        while not shows(stirling):
+            assert time.monotonic() < deadline, "the web page did not reload its contacts"
+            time.sleep(0.05)
+        edit("01632 960000")  # a drama number: not fit for real use
+        assert signal_workers(run_dir) == 1
+        deadline = time.monotonic() + 10
+        while "contacts reload refused" not in server.log.read_text():
+            assert time.monotonic() < deadline, "the bad edit was not refused"
+            time.sleep(0.05)
+        assert shows(stirling)
+    finally:
+        server.stop()
+    assert not list(run_dir.glob("web-*.pid")), "the pid file goes with the process"

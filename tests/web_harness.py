@@ -39,8 +39,9 @@ def free_port() -> int:
 class WebServer:
     """`python -m bot web` as a child process; its stdout and stderr go to ``log``."""
 
-    def __init__(self, workdir: Path, **env: str) -> None:
+    def __init__(self, workdir: Path, *args: str, **env: str) -> None:
         self.workdir = workdir
+        self.args = args
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = workdir / "web.sqlite3"
@@ -58,7 +59,7 @@ class WebServer:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot", "web", "--port", str(self.port)],
+                [sys.executable, "-m", "bot", "web", "--port", str(self.port), *self.args],
                 cwd=self.workdir,
                 env=self.env,
                 stdout=out,
@@ -85,6 +86,10 @@ class WebServer:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
         self.proc = None
+
+    def get(self, path: str) -> str:
+        with urllib.request.urlopen(f"{self.url}{path}", timeout=5) as r:  # noqa: S310 - 127.0.0.1
+            return str(r.read().decode())
 
     def restart(self) -> None:
         self.stop()

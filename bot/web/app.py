@@ -14,6 +14,7 @@ only the name of an error's type.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -422,13 +423,17 @@ def create_app(service: CheckService, *, secret: bytes, ttl_hours: int) -> Starl
     )
 
 
-def serve(app: ASGIApp, *, host: str, port: int) -> None:
+def serve(app: ASGIApp, *, host: str, port: int, on_hangup: Callable[[], object] | None = None) -> None:
     """Run the app on uvicorn with no access log (it would hold addresses and paths), no server
     header, its own records through the root handlers (bot.logs), and X-Forwarded-Proto trusted
-    from a proxy on this host only (for the Secure cookie)."""
+    from a proxy on this host only (for the Secure cookie). ``on_hangup`` runs on SIGHUP (the
+    contacts reload); uvicorn itself handles SIGINT and SIGTERM."""
+    import asyncio
+    import signal
+
     import uvicorn
 
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -439,3 +444,17 @@ def serve(app: ASGIApp, *, host: str, port: int) -> None:
         log_level="warning",
         log_config=None,  # uvicorn's records go through the root handlers and their body filter
     )
+
+    async def run() -> None:
+        if on_hangup is not None:
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_hangup)
+        await uvicorn.Server(config).serve()
+
+    def stopped(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: end cleanly
+    # then, so the caller's clean-up (the pid file) runs.
+    signal.signal(signal.SIGTERM, stopped)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
