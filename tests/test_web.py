@@ -251,3 +251,13 @@ def test_the_web_process_reloads_good_contacts_on_sighup_and_keeps_the_last_good
     finally:
         server.stop()
     assert not list(run_dir.glob("web-*.pid")), "the pid file goes with the process"
+
+
+def test_a_refused_request_says_so_and_a_failure_says_whom_to_call(content: Content) -> None:
+    web = content.texts.web
+    with client_for(make_service(content)) as client:
+        assert f"<h1>{web.bad_request_title}</h1>" in client.get("/?child=x").text
+        assert f"<h1>{web.bad_request_title}</h1>" in client.get("/nowhere").text
+    with client_for(make_service(content, DownStore())) as client:
+        client.cookies.set(COOKIE, "a" * 43)
+        assert f"<h1>{web.notice_title}</h1>" in client.get("/").text

@@ -206,13 +206,14 @@ class WebApp:
         status: int = 200,
         in_check: bool = False,
         path: str = "",
+        title: str | None = None,
     ) -> HTMLResponse:
         web = self.service.flow.content.texts.web
         page = page_of(
             screen,
             self.service.flow.content,
             token=f"{token.check_id}.{token.version}" if token else "",
-            fallback_title=web.notice_title,
+            fallback_title=title or web.notice_title,
         )
         html = self.env.get_template("page.html").render(
             page=page,
@@ -231,9 +232,11 @@ class WebApp:
         return self.service.flow.content.texts.web.as_of.format(when=when)
 
     def safety(self, session: Session, *, status: int, text: str | None = None) -> HTMLResponse:
-        """999 and the designated contact, from memory: the page for anything that went wrong."""
+        """999 and the designated contact, from memory: the page for anything that went wrong
+        (a refused request is titled as such; a failure is titled "who to call")."""
+        title = self.service.flow.content.texts.web.bad_request_title if status in (400, 404) else None
         try:
-            return self.render(self.service.safety_net(text), session, status=status)
+            return self.render(self.service.safety_net(text), session, status=status, title=title)
         except Exception as err:  # noqa: BLE001 - even the template failing must leave 999
             log.error("web: safety page failed: %s", type(err).__name__)
             return HTMLResponse(

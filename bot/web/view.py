@@ -8,7 +8,7 @@ the screen's token) or a link (lookups, back to the check), so the page works wi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flows.contacts import ContactLine
 from flows.schema import Content
@@ -51,7 +51,6 @@ class Page:
     level: str | None = None
     final: bool = False
     outcome: bool = False
-    links: list[Control] = field(default_factory=list)
 
 
 def split_symbol(label: str) -> tuple[str, str]:
