@@ -11,11 +11,12 @@ import asyncio
 import datetime as dt
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot import logs, wiring
 from bot.config import Settings, SettingsError, load_settings
+from bot.service import CheckService
 from flows.deployment import check_deployable
 from flows.directory import EXAMPLE_CONTACTS, ContactsError, load_directory
 from flows.schema import ContentError, load_content
@@ -172,7 +173,24 @@ def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
     if _refused("Telegram mode", problems + _contacts_problems(settings)):
         return 2
     now = wiring.clock(args.now)
-    return run_telegram(settings, lambda: wiring.service(settings, now))
+    beside = _web_beside(settings) if settings.web_enabled else None
+    return run_telegram(settings, lambda: wiring.service(settings, now), beside=beside)
+
+
+def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asyncio.Event], Awaitable[None]]]:
+    """WEB_ENABLED=true: the web page over the Telegram service's sibling (channel web), served
+    from the webhook's process and event loop on WEB_LISTEN:WEB_PORT."""
+    from bot.web.app import create_app, serve_beside
+
+    assert settings.chat_key_secret is not None
+    secret = settings.chat_key_secret.get_secret_value().encode()
+
+    def make(service: CheckService) -> Callable[[asyncio.Event], Awaitable[None]]:
+        app = create_app(service.sibling("web"), secret=secret, ttl_hours=settings.session_ttl_hours)
+        print(f"The web page is on http://{settings.web_listen}:{settings.web_port}/", flush=True)
+        return lambda stop: serve_beside(app, host=settings.web_listen, port=settings.web_port, stop=stop)
+
+    return make
 
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
@@ -184,7 +202,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     assert settings.chat_key_secret is not None
     # A run pretending another time (--now) is practice, never counted, as in the terminal.
-    service = _service(settings, _clock(args.now), channel="web", counting=args.now is None)
+    service = wiring.service(settings, wiring.clock(args.now), channel="web", counting=args.now is None)
     app = create_app(
         service,
         secret=settings.chat_key_secret.get_secret_value().encode(),

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # The web page (`cse-triage web`): where it listens; put a TLS proxy in front for real use.
     web_listen: str = "127.0.0.1"
     web_port: int = Field(default=8080, ge=1, le=65535)
+    # Webhook mode also serves the web page, from the same process, on WEB_LISTEN:WEB_PORT.
+    web_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Polling mode: serve Prometheus /metrics on this port (webhook mode serves it beside /hook).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
@@ -110,6 +112,11 @@ class Settings(BaseSettings):
                 "TELEGRAM_BOT_TOKEN: missing or not of the form <digits>:<letters> from BotFather"
             )
         problems += self.secret_problems()
+        if self.web_enabled and self.bot_mode != "webhook":
+            problems.append(
+                "WEB_ENABLED: the web page runs beside the webhook (BOT_MODE=webhook); with polling, "
+                "run `cse-triage web` as its own process"
+            )
         if self.bot_mode == "webhook":
             if not self.webhook_url or not self.webhook_url.startswith("https://"):
                 problems.append("WEBHOOK_URL: webhook mode needs the public https:// URL Telegram will call")

@@ -81,6 +81,21 @@ class CheckService:
         # False for practice runs (a terminal pretending another time with --now): nothing
         # they do reaches the anonymous figures.
         self.counting = counting
+        self._siblings: list[CheckService] = []
+
+    def sibling(self, channel: Channel) -> CheckService:
+        """The same check for another channel in this process (the web page beside the Telegram
+        webhook): the same flow, store, contacts and clock; a contacts reload reaches both."""
+        other = CheckService(
+            flow=self.flow,
+            store=self.store,
+            directory=self.directory,
+            clock=self.clock,
+            channel=channel,
+            counting=self.counting,
+        )
+        self._siblings.append(other)
+        return other
 
     def use_directory(self, directory: Directory) -> None:
         """Use new contacts from now on (a reload). The services are part of every open check,
@@ -92,6 +107,8 @@ class CheckService:
             )
         self.flow.services[:] = directory.services
         self.directory = directory
+        for other in self._siblings:
+            other.directory = directory
 
     def context(self, service: str | None = None) -> Context:
         return Context(self.directory, self.clock(), service, self.channel)

@@ -261,3 +261,92 @@ def test_a_refused_request_says_so_and_a_failure_says_whom_to_call(content: Cont
     with client_for(make_service(content, DownStore())) as client:
         client.cookies.set(COOKIE, "a" * 43)
         assert f"<h1>{web.notice_title}</h1>" in client.get("/").text
+
+
+@pytest.mark.slow
+async def test_webhook_mode_serves_the_web_page_beside_the_hook_from_one_process(tmp_path: Path) -> None:
+    """WEB_ENABLED=true: one process answers Telegram on /hook and serves the same check on the
+    web port, over the same store (a web check is counted as web)."""
+    import asyncio
+    import json
+    import sqlite3
+    import sys
+
+    import httpx
+
+    from bot.telegram.webhook import SECRET_HEADER
+    from tests.botapi import FakeTelegram, message, serve, stop
+    from tests.soak import until
+    from tests.test_process import bot_env
+    from tests.web_harness import free_port
+
+    secret, chat = "Web_Beside_Hook-7qLx2Vn9Rk4", 5550101
+    api = FakeTelegram()
+    double, api_port = await serve(api)
+    hook, web_port = free_port(), free_port()
+    db = tmp_path / "bot.db"
+    env = bot_env(
+        tmp_path,
+        api_port,
+        BOT_MODE="webhook",
+        WEBHOOK_URL="https://bot.example.org/hook",
+        WEBHOOK_SECRET=secret,
+        WEBHOOK_PORT=str(hook),
+        WEB_ENABLED="true",
+        WEB_PORT=str(web_port),
+        DATABASE_URL=f"sqlite:///{db}",
+    )
+    log = tmp_path / "bot.log"
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "telegram", env=env, stdout=out, stderr=out
+        )
+    try:
+        await until(lambda: bool(api.of("setWebhook")), 30, "the webhook to be registered")
+        web = httpx.AsyncClient(timeout=10, base_url=f"http://127.0.0.1:{web_port}", follow_redirects=True)
+        async with web as client:
+            posted = await client.post(
+                f"http://127.0.0.1:{hook}/hook",
+                content=json.dumps(message(api, chat, "/emergency")),
+                headers={SECRET_HEADER: secret},
+            )
+            assert posted.status_code == 200
+            await until(lambda: any(int(p["chat_id"]) == chat for p in api.of("sendMessage")), 10, "reply")
+            # The web page, from the same process: a whole check to an outcome.
+            welcome = await client.get("/")
+            assert welcome.status_code == 200 and 'href="tel:999"' in welcome.text
+            page = await client.post("/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"})
+            for action in ("a:yes", "a:skip"):  # in danger, then "Show what to do now"
+                form = {
+                    "csrf": field(page.text, "csrf"),
+                    "token": field(page.text, "token"),
+                    "action": action,
+                }
+                page = await client.post("/act", data=form)
+            done = page
+            assert done.status_code == 200 and "outcome level-emergency" in done.text
+    finally:
+        await stop(proc)
+        double.stop()
+    assert proc.returncode == 0, log.read_text()
+    with sqlite3.connect(db) as conn:
+        channels = dict(conn.execute("SELECT channel, SUM(count) FROM outcome_count GROUP BY channel"))
+    assert channels == {"web": 1}
+
+
+def test_web_enabled_needs_webhook_mode_and_a_reload_reaches_the_web_page_too(
+    content: Content, tmp_path: Path
+) -> None:
+    from bot.config import Settings
+    from tests.deploy import filled_contacts
+
+    polling = Settings(_env_file=None, bot_mode="polling", web_enabled=True)  # type: ignore[call-arg]
+    assert any(p.startswith("WEB_ENABLED") for p in polling.telegram_problems())
+    webhook = Settings(_env_file=None, bot_mode="webhook", web_enabled=True)  # type: ignore[call-arg]
+    assert not any(p.startswith("WEB_ENABLED") for p in webhook.telegram_problems())
+    telegram = make_service(content)
+    web = telegram.sibling("web")
+    assert (web.channel, web.store, web.flow) == ("web", telegram.store, telegram.flow)
+    reloaded = load_directory(filled_contacts(tmp_path))
+    telegram.use_directory(reloaded)
+    assert web.directory is reloaded

@@ -13,6 +13,7 @@ only the name of an error's type.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -426,17 +427,13 @@ def create_app(service: CheckService, *, secret: bytes, ttl_hours: int) -> Starl
     )
 
 
-def serve(app: ASGIApp, *, host: str, port: int, on_hangup: Callable[[], object] | None = None) -> None:
-    """Run the app on uvicorn with no access log (it would hold addresses and paths), no server
-    header, its own records through the root handlers (bot.logs), and X-Forwarded-Proto trusted
-    from a proxy on this host only (for the Secure cookie). ``on_hangup`` runs on SIGHUP (the
-    contacts reload); uvicorn itself handles SIGINT and SIGTERM."""
-    import asyncio
-    import signal
-
+def _config(app: ASGIApp, host: str, port: int) -> Any:
+    """uvicorn's settings: no access log (it would hold addresses and paths), no server header,
+    its own records through the root handlers (bot.logs), and X-Forwarded-Proto trusted from a
+    proxy on this host only (for the Secure cookie)."""
     import uvicorn
 
-    config = uvicorn.Config(
+    return uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -445,13 +442,21 @@ def serve(app: ASGIApp, *, host: str, port: int, on_hangup: Callable[[], object]
         proxy_headers=True,
         forwarded_allow_ips="127.0.0.1",
         log_level="warning",
-        log_config=None,  # uvicorn's records go through the root handlers and their body filter
+        log_config=None,
     )
+
+
+def serve(app: ASGIApp, *, host: str, port: int, on_hangup: Callable[[], object] | None = None) -> None:
+    """Run the app on uvicorn (blocking). ``on_hangup`` runs on SIGHUP (the contacts reload);
+    uvicorn itself handles SIGINT and SIGTERM."""
+    import signal
+
+    import uvicorn
 
     async def run() -> None:
         if on_hangup is not None:
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, on_hangup)
-        await uvicorn.Server(config).serve()
+        await uvicorn.Server(_config(app, host, port)).serve()
 
     def stopped(_signum: int, _frame: object) -> None:
         raise SystemExit(0)
@@ -461,3 +466,21 @@ def serve(app: ASGIApp, *, host: str, port: int, on_hangup: Callable[[], object]
     signal.signal(signal.SIGTERM, stopped)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+async def serve_beside(app: ASGIApp, *, host: str, port: int, stop: Any) -> None:
+    """Run the app on uvicorn inside an event loop that another server owns (the Telegram
+    webhook, WEB_ENABLED=true) until ``stop`` (an asyncio.Event) is set. That server keeps the
+    signal handlers; uvicorn is told not to install its own."""
+    import uvicorn
+
+    class Embedded(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:
+            yield
+
+    server = Embedded(_config(app, host, port))
+    task = asyncio.ensure_future(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await task
