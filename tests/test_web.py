@@ -350,3 +350,12 @@ def test_web_enabled_needs_webhook_mode_and_a_reload_reaches_the_web_page_too(
     reloaded = load_directory(filled_contacts(tmp_path))
     telegram.use_directory(reloaded)
     assert web.directory is reloaded
+
+
+def test_the_privacy_page_on_the_web_explains_the_cookie_not_telegram(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        page = client.get("/look/privacy").text
+    for line in content.texts.web.privacy:
+        assert line.replace("'", "&#39;") in page
+    for line in content.texts.privacy_telegram:
+        assert line not in page
