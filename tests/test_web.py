@@ -359,3 +359,44 @@ def test_the_privacy_page_on_the_web_explains_the_cookie_not_telegram(content: C
         assert line.replace("'", "&#39;") in page
     for line in content.texts.privacy_telegram:
         assert line not in page
+
+
+async def test_workers_beside_their_webhooks_share_one_web_port_and_a_taken_port_stops_nothing(
+    content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Several webhook workers read one env file, so one WEB_PORT: each serves the page on it
+    (SO_REUSEPORT). A port another program holds only costs the page, logged, never Telegram."""
+    import asyncio
+    import socket
+
+    import httpx
+
+    from bot.web.app import serve_beside
+    from tests.web_harness import free_port
+
+    port = free_port()
+    stop = asyncio.Event()
+    apps = [create_app(make_service(content), secret=SECRET, ttl_hours=1) for _ in range(2)]
+    tasks = [asyncio.ensure_future(serve_beside(a, host="127.0.0.1", port=port, stop=stop)) for a in apps]
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                try:
+                    answer = await client.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.ConnectError:
+                    assert asyncio.get_running_loop().time() < deadline, "the page did not listen"
+                    await asyncio.sleep(0.02)
+            assert answer.status_code == 200
+            assert not any(t.done() for t in tasks), "both workers are serving"
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with caplog.at_level("ERROR", logger="bot.web.app"):
+            await serve_beside(apps[0], host="127.0.0.1", port=busy, stop=asyncio.Event())
+    assert "web page not served" in caplog.text

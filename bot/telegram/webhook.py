@@ -248,12 +248,13 @@ async def serve_webhook(
         await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         log.info("webhook mode: listening")
         companion = asyncio.ensure_future(beside(stop)) if beside is not None else None
-        if companion is not None:
-            companion.add_done_callback(lambda _: stop.set())  # if it ends early, so does the process
         await stop.wait()
         server.stop()
         if companion is not None:
-            await companion
+            try:
+                await companion
+            except Exception as err:  # noqa: BLE001 - the web page failing never stops Telegram's shutdown
+                log.error("web page stopped with %s", type(err).__name__)
         await app.stop()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)

@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,10 +469,28 @@ def serve(app: ASGIApp, *, host: str, port: int, on_hangup: Callable[[], object]
         asyncio.run(run())
 
 
-async def serve_beside(app: ASGIApp, *, host: str, port: int, stop: Any) -> None:
+def shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket with SO_REUSEPORT: every webhook worker on the host (one env file,
+    one WEB_PORT) serves the page on the same port, and the kernel spreads the connections."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+async def serve_beside(app: ASGIApp, *, host: str, port: int, stop: asyncio.Event) -> None:
     """Run the app on uvicorn inside an event loop that another server owns (the Telegram
-    webhook, WEB_ENABLED=true) until ``stop`` (an asyncio.Event) is set. That server keeps the
-    signal handlers; uvicorn is told not to install its own."""
+    webhook, WEB_ENABLED=true) until ``stop`` is set. That server keeps the signal handlers;
+    uvicorn is told not to install its own. If the page cannot listen, Telegram carries on and
+    the error is logged: the web page is the second channel, never a reason to stop the first."""
     import uvicorn
 
     class Embedded(uvicorn.Server):
@@ -479,8 +498,14 @@ async def serve_beside(app: ASGIApp, *, host: str, port: int, stop: Any) -> None
         def capture_signals(self) -> Any:
             yield
 
+    try:
+        sock = shared_socket(host, port)
+    except OSError as err:
+        log.error("web page not served: cannot listen on %s:%d (%s)", host, port, type(err).__name__)
+        return
     server = Embedded(_config(app, host, port))
-    task = asyncio.ensure_future(server.serve())
+    task = asyncio.ensure_future(server.serve(sockets=[sock]))
     await stop.wait()
     server.should_exit = True
     await task
+    sock.close()
