@@ -42,9 +42,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.service import CheckService, Reply, Token, web_key
-from bot.web.view import ACT, page_of, split_symbol
+from bot.web.view import page_of, split_symbol
 from flows.reference import quick_reference_html
-from flows.screens import LOOKUPS, Screen
+from flows.screens import LOOKUPS, Screen, parse_action
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -272,7 +272,8 @@ class WebApp:
     async def act(self, request: Request) -> Response:
         session, form = await self.form(request, {"csrf", "token", "action"})
         action, token = str(form["action"]), CHECK_TOKEN.match(str(form["token"]))
-        if not ACT.match(action) or token is None or session.sid is None:
+        parsed = parse_action(action)
+        if parsed is None or not parsed.is_event or token is None or session.sid is None:
             raise BadRequest("action")
         key = self._key(session.sid)
         current = await self.service.current(key=key, update_id=None)

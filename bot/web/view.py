@@ -12,11 +12,8 @@ from dataclasses import dataclass
 
 from flows.contacts import ContactLine
 from flows.schema import Content
-from flows.screens import Screen, Section
+from flows.screens import Screen, Section, parse_action
 
-# Actions that change the check: posted to /act with the screen's token.
-ACT = re.compile(r"^(?:[at]:[a-z0-9_]{1,32}|done|back|cancel)$")
-FEEDBACK = re.compile(r"^fb:(\d{1,2}_[0-9a-f]{1,8})$")
 LEADING_SYMBOL = re.compile(r"^([^\w\s]+)\s+(.+)$")
 
 
@@ -83,23 +80,25 @@ def page_of(screen: Screen, content: Content, *, token: str = "", fallback_title
 
 
 def _control(action: str, label: str, *, mark: str, clear_label: str) -> Control | None:
-    if action.startswith("t:") and ACT.match(action):
+    parsed = parse_action(action)
+    if parsed is None:
+        return None
+    if parsed.kind == "toggle":
         ticked = label.startswith(mark)
         plain = label[len(mark) :].strip() if ticked else label
         return Control("act", plain, action, pressed=ticked, anchor=action.replace(":", "-"))
-    if ACT.match(action):
+    if parsed.is_event:
         return Control("act", label, action)
-    if action in ("start", "restart"):
+    if parsed.kind in ("start", "restart"):
         return Control("start", label, action)
-    if action == "resume":
+    if parsed.kind == "resume":
         return Control("link", label, href="/")
-    if action == "clear":
-        return Control("clear", clear_label, action)
-    if action.startswith("look:"):
-        return Control("link", label, href=f"/look/{action[5:]}")
-    m = FEEDBACK.match(action)
-    if m:
-        return Control("feedback", label, m.group(1))
+    if parsed.kind == "clear":
+        return Control("clear", clear_label, "clear")
+    if parsed.kind == "look":
+        return Control("link", label, href=f"/look/{parsed.arg}")
+    if parsed.kind == "feedback" and parsed.arg:
+        return Control("feedback", label, parsed.arg)
     return None
 
 
