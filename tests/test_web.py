@@ -400,3 +400,17 @@ async def test_workers_beside_their_webhooks_share_one_web_port_and_a_taken_port
         with caplog.at_level("ERROR", logger="bot.web.app"):
             await serve_beside(apps[0], host="127.0.0.1", port=busy, stop=asyncio.Event())
     assert "web page not served" in caplog.text
+
+
+def test_the_app_manifest_and_service_worker_name_the_offline_pages(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        manifest = client.get("/manifest.webmanifest")
+        assert manifest.headers["content-type"].startswith("application/manifest+json")
+        body = manifest.json()
+        assert body["start_url"] == "/" and body["name"] == content.texts.welcome_title
+        assert client.get(body["icons"][0]["src"]).status_code == 200
+        worker = client.get("/sw.js")
+        assert worker.headers["content-type"].startswith("text/javascript")
+        for page in ("/look/emergency", "/look/contacts", "/quick-reference"):
+            assert f'"{page}"' in worker.text
+            assert client.get(page).status_code == 200

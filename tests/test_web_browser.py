@@ -361,6 +361,14 @@ async def test_no_serious_or_critical_accessibility_violations_on_any_page(
             for v in results.response["violations"]
             if v["impact"] in ("serious", "critical")
         ]
+        levels = await page.evaluate("[...document.querySelectorAll('h1,h2,h3,h4')].map(h => +h.tagName[1])")
+        if not levels or levels[0] != 1 or levels.count(1) != 1:
+            bad.append(f"headings: one h1 first, got {levels}")
+        bad += [
+            f"heading skips a level: {a} -> {b}"
+            for a, b in zip(levels, levels[1:], strict=False)
+            if b > a + 1
+        ]
         seen[name] = bad
 
     await page.goto("/")
