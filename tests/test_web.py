@@ -414,3 +414,33 @@ def test_the_app_manifest_and_service_worker_name_the_offline_pages(content: Con
         for page in ("/look/emergency", "/look/contacts", "/quick-reference"):
             assert f'"{page}"' in worker.text
             assert client.get(page).status_code == 200
+
+
+def test_the_web_page_refuses_to_start_without_a_key_secret_or_on_the_example_contacts(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.web_harness import ROOT
+
+    base = {k: v for k, v in os.environ.items() if k not in ("CHAT_KEY_SECRET", "CONTACTS_FILE")}
+    base.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite:///{tmp_path / 'refused.db'}")
+
+    def web(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "web", "--port", "1"],
+            env={**base, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    no_secret = web()
+    assert no_secret.returncode == 2 and "CHAT_KEY_SECRET" in no_secret.stderr
+    example = web(CHAT_KEY_SECRET=SECRET.decode(), CONTACTS_FILE=str(EXAMPLE_CONTACTS))
+    assert example.returncode == 2 and "CONTACTS_FILE" in example.stderr
+    assert "CHAT_KEY_SECRET" not in example.stderr
