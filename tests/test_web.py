@@ -20,8 +20,8 @@ from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import Content
 from storage.base import StoreUnavailable, chat_key, web_key
-from storage.memory import MemoryStore
 from tests.conftest import WEEKDAY_MORNING
+from tests.memory_store import MemoryStore
 
 SECRET = b"web-unit-tests-" + b"x7Kq2Lm9Pz4Rt8Wv3Nb6"
 TTL_HOURS = 24
@@ -206,6 +206,7 @@ def test_a_start_button_from_a_tab_opened_before_the_check_still_starts_one(cont
         assert client.post("/act", data=data).status_code == 400
 
 
+@pytest.mark.slow
 def test_the_web_process_reloads_good_contacts_on_sighup_and_keeps_the_last_good_on_a_bad_edit(
     tmp_path: Path,
 ) -> None:
@@ -267,67 +268,64 @@ def test_a_refused_request_says_so_and_a_failure_says_whom_to_call(content: Cont
 async def test_webhook_mode_serves_the_web_page_beside_the_hook_from_one_process(tmp_path: Path) -> None:
     """WEB_ENABLED=true: one process answers Telegram on /hook and serves the same check on the
     web port, over the same store (a web check is counted as web)."""
-    import asyncio
     import json
     import sqlite3
-    import sys
 
     import httpx
 
     from bot.telegram.webhook import SECRET_HEADER
-    from tests.botapi import FakeTelegram, message, serve, stop
-    from tests.soak import until
-    from tests.test_process import bot_env
-    from tests.web_harness import free_port
+    from tests.botapi import FakeTelegram, message, serving
+    from tests.helpers import bot_env, free_port, start_bot, stop_bot
 
     secret, chat = "Web_Beside_Hook-7qLx2Vn9Rk4", 5550101
     api = FakeTelegram()
-    double, api_port = await serve(api)
-    hook, web_port = free_port(), free_port()
     db = tmp_path / "bot.db"
-    env = bot_env(
-        tmp_path,
-        api_port,
-        BOT_MODE="webhook",
-        WEBHOOK_URL="https://bot.example.org/hook",
-        WEBHOOK_SECRET=secret,
-        WEBHOOK_PORT=str(hook),
-        WEB_ENABLED="true",
-        WEB_PORT=str(web_port),
-        DATABASE_URL=f"sqlite:///{db}",
-    )
     log = tmp_path / "bot.log"
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "telegram", env=env, stdout=out, stderr=out
+    async with serving(api) as url:
+        hook, web_port = free_port(), free_port()  # the bot must be told its ports
+        env = bot_env(
+            tmp_path,
+            url,
+            BOT_MODE="webhook",
+            WEBHOOK_URL="https://bot.example.org/hook",
+            WEBHOOK_SECRET=secret,
+            WEBHOOK_PORT=str(hook),
+            WEB_ENABLED="true",
+            WEB_PORT=str(web_port),
+            DATABASE_URL=f"sqlite:///{db}",
         )
-    try:
-        await until(lambda: bool(api.of("setWebhook")), 30, "the webhook to be registered")
-        web = httpx.AsyncClient(timeout=10, base_url=f"http://127.0.0.1:{web_port}", follow_redirects=True)
-        async with web as client:
-            posted = await client.post(
-                f"http://127.0.0.1:{hook}/hook",
-                content=json.dumps(message(api, chat, "/emergency")),
-                headers={SECRET_HEADER: secret},
+        proc = await start_bot(env, log)
+        try:
+            await api.until(lambda: bool(api.of("setWebhook")), 30, "the webhook to be registered")
+            web = httpx.AsyncClient(
+                timeout=10, base_url=f"http://127.0.0.1:{web_port}", follow_redirects=True
             )
-            assert posted.status_code == 200
-            await until(lambda: any(int(p["chat_id"]) == chat for p in api.of("sendMessage")), 10, "reply")
-            # The web page, from the same process: a whole check to an outcome.
-            welcome = await client.get("/")
-            assert welcome.status_code == 200 and 'href="tel:999"' in welcome.text
-            page = await client.post("/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"})
-            for action in ("a:yes", "a:skip"):  # in danger, then "Show what to do now"
-                form = {
-                    "csrf": field(page.text, "csrf"),
-                    "token": field(page.text, "token"),
-                    "action": action,
-                }
-                page = await client.post("/act", data=form)
-            done = page
-            assert done.status_code == 200 and "outcome level-emergency" in done.text
-    finally:
-        await stop(proc)
-        double.stop()
+            async with web as client:
+                posted = await client.post(
+                    f"http://127.0.0.1:{hook}/hook",
+                    content=json.dumps(message(api, chat, "/emergency")),
+                    headers={SECRET_HEADER: secret},
+                )
+                assert posted.status_code == 200
+                await api.until(
+                    lambda: any(int(p["chat_id"]) == chat for p in api.of("sendMessage")), 10, "the reply"
+                )
+                # The web page, from the same process: a whole check to an outcome.
+                welcome = await client.get("/")
+                assert welcome.status_code == 200 and 'href="tel:999"' in welcome.text
+                page = await client.post(
+                    "/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"}
+                )
+                for action in ("a:yes", "a:skip"):  # in danger, then "Show what to do now"
+                    form = {
+                        "csrf": field(page.text, "csrf"),
+                        "token": field(page.text, "token"),
+                        "action": action,
+                    }
+                    page = await client.post("/act", data=form)
+                assert page.status_code == 200 and "outcome level-emergency" in page.text
+        finally:
+            await stop_bot(proc)
     assert proc.returncode == 0, log.read_text()
     with sqlite3.connect(db) as conn:
         channels = dict(conn.execute("SELECT channel, SUM(count) FROM outcome_count GROUP BY channel"))
@@ -372,7 +370,7 @@ async def test_workers_beside_their_webhooks_share_one_web_port_and_a_taken_port
     import httpx
 
     from bot.web.app import serve_beside
-    from tests.web_harness import free_port
+    from tests.helpers import free_port
 
     port = free_port()
     stop = asyncio.Event()
@@ -416,6 +414,7 @@ def test_the_app_manifest_and_service_worker_name_the_offline_pages(content: Con
             assert client.get(page).status_code == 200
 
 
+@pytest.mark.slow
 def test_the_web_page_refuses_to_start_without_a_key_secret_or_on_the_example_contacts(
     tmp_path: Path,
 ) -> None:

@@ -28,6 +28,7 @@ if CHROMIUM is None and os.environ.get("CSE_REQUIRE_BROWSER") == "1":
         "CSE_REQUIRE_BROWSER=1 but no Chromium: scripts/ensure-chromium.sh could not install it"
     )
 pytestmark = [
+    pytest.mark.slow,  # a real server process (restarted in one test) and a real browser
     pytest.mark.asyncio(loop_scope="module"),
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium: run scripts/ensure-chromium.sh (apt-get)"),
 ]

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT, free_port
+
 SECRET = "web-tests-" + "k7Qm2Zr9Lw4Xv8Bn3Jd6Ht1Fy5Gc0Ps"
 ARTIFACTS = ROOT / "tests" / "artifacts"
 
@@ -28,12 +28,6 @@ def chromium() -> str | None:
         if found:
             return found
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class WebServer:
