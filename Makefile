@@ -15,7 +15,7 @@ UV := $(UV_VENV)/bin/uv
 # throwaway PostgreSQL, and slow tests are handed out first (tests/conftest.py).
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck pytest bench soak clean postgres lock
+.PHONY: run web test lint typecheck pytest bench soak clean postgres chromium lock
 
 $(STAMP): $(LOCK) pyproject.toml $(UV_VENV)/.installed
 	$(PYTHON) -m venv --clear --without-pip $(VENV)
@@ -29,6 +29,14 @@ run: $(STAMP)
 postgres:
 	@bash scripts/ensure-postgres.sh
 
+# Chromium from the OS packages for the browser tests of the web page (never a downloaded browser).
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+# The check as a web page on http://127.0.0.1:8080/ (WEB_LISTEN, WEB_PORT; needs CHAT_KEY_SECRET).
+web: $(STAMP)
+	@$(BIN)/cse-triage web $(ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
@@ -38,7 +46,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-test: $(STAMP) postgres lint typecheck pytest
+test: $(STAMP) postgres chromium lint typecheck pytest
 
 # The reliability tests at full size (200 practitioners, long fuzz runs, thousands of faults);
 # figures in docs/reliability.md. Opt-in: takes several minutes.
@@ -71,4 +79,4 @@ $(UV_VENV)/.installed: requirements/tools.lock
 	@touch $@
 
 clean:
-	rm -rf $(VENV) $(UV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(UV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis tests/artifacts

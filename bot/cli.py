@@ -11,11 +11,12 @@ import asyncio
 import datetime as dt
 import secrets
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from bot import logs, wiring
 from bot.config import Settings, SettingsError, load_settings
+from bot.service import CheckService
 from flows.deployment import check_deployable
 from flows.directory import EXAMPLE_CONTACTS, ContactsError, load_directory
 from flows.schema import ContentError, load_content
@@ -144,30 +145,93 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return cmd_console(settings, args)
 
 
+def _contacts_problems(settings: Settings) -> list[str]:
+    """What stops a real channel (Telegram, web) with CONTACTS_FILE set from starting on it."""
+    if settings.contacts_file is None:
+        return []
+    try:
+        directory = load_directory(settings.contacts_file)
+    except ContactsError as err:
+        return [f"CONTACTS_FILE {line}" for line in str(err).splitlines()]
+    return [f"CONTACTS_FILE {settings.contacts_file}: {p}" for p in check_deployable(directory)]
+
+
+def _refused(what: str, problems: list[str]) -> bool:
+    """Print why ``what`` cannot start, one line each; True when there is any reason."""
+    if problems:
+        print(f"cse-triage: {what} cannot start:", file=sys.stderr)
+        for line in problems:
+            print(f"  {line}", file=sys.stderr)
+    return bool(problems)
+
+
 def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
     """Telegram mode, refused until settings and contacts are fit for real use."""
     from bot.telegram.app import run_telegram
 
     problems = settings.telegram_problems()
-    if settings.contacts_file is not None:
-        try:
-            directory = load_directory(settings.contacts_file)
-            problems += [f"CONTACTS_FILE {settings.contacts_file}: {p}" for p in check_deployable(directory)]
-        except ContactsError as err:
-            problems += [f"CONTACTS_FILE {line}" for line in str(err).splitlines()]
-    if problems:
-        print("cse-triage: Telegram mode cannot start:", file=sys.stderr)
-        for line in problems:
-            print(f"  {line}", file=sys.stderr)
+    if _refused("Telegram mode", problems + _contacts_problems(settings)):
         return 2
     now = wiring.clock(args.now)
-    return run_telegram(settings, lambda: wiring.service(settings, now))
+    beside = _web_beside(settings) if settings.web_enabled else None
+    return run_telegram(settings, lambda: wiring.service(settings, now), beside=beside)
+
+
+def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asyncio.Event], Awaitable[None]]]:
+    """WEB_ENABLED=true: the web page over the Telegram service's sibling (channel web), served
+    from the webhook's process and event loop on WEB_LISTEN:WEB_PORT."""
+    from bot.web.app import create_app, serve_beside
+
+    assert settings.chat_key_secret is not None
+    secret = settings.chat_key_secret.get_secret_value().encode()
+
+    def make(service: CheckService) -> Callable[[asyncio.Event], Awaitable[None]]:
+        app = create_app(service.sibling("web"), secret=secret, ttl_hours=settings.session_ttl_hours)
+        print(f"The web page is on http://{settings.web_listen}:{settings.web_port}/", flush=True)
+        return lambda stop: serve_beside(app, host=settings.web_listen, port=settings.web_port, stop=stop)
+
+    return make
+
+
+def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
+    """The check as a web page (bot/web): same content, rules, contacts routing and store."""
+    from bot.web.app import create_app, serve
+
+    problems = settings.secret_problems()
+    if _refused("the web page", problems + _contacts_problems(settings)):
+        return 2
+    assert settings.chat_key_secret is not None
+    # A run pretending another time (--now) is practice, never counted, as in the terminal.
+    service = wiring.service(settings, wiring.clock(args.now), channel="web", counting=args.now is None)
+    app = create_app(
+        service,
+        secret=settings.chat_key_secret.get_secret_value().encode(),
+        ttl_hours=settings.session_ttl_hours,
+    )
+    host, port = settings.web_listen, args.port or settings.web_port
+    if settings.contacts_file is None:
+        print("No CONTACTS_FILE set: the page shows the example contacts, marked not for real use.")
+    print(f"The check is on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
+    contacts = settings.contacts_file
+    if contacts is None:
+        serve(app, host=host, port=port)
+        return 0
+    # As in Telegram mode: SIGHUP (`cse-triage reload`) re-reads the contacts file, validating first.
+    from bot.reload import reload_contacts, remove_pid, write_pid
+
+    pid_file = write_pid(settings.run_dir, "web")
+    try:
+        serve(app, host=host, port=port, on_hangup=lambda: reload_contacts(service, contacts))
+    finally:
+        remove_pid(pid_file)
+    return 0
 
 
 COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
     "run": (cmd_run, "Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the terminal check"),
     "console": (cmd_console, "the check in this terminal"),
     "telegram": (cmd_telegram, "the Telegram bot (polling or webhook, from BOT_MODE)"),
+    "web": (cmd_web, "the check as a web page (WEB_LISTEN, WEB_PORT; --port to override)"),
     "purge": (cmd_purge, "delete expired checks now"),
     "reload": (cmd_reload, "validate the contacts file, then have the running bot reload it (SIGHUP)"),
     "backup": (cmd_backup, "back up the database to PATH (SQLite), or print the pg_dump command"),
@@ -184,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, (_, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         p.add_argument("--now", help="pretend it is this local time, e.g. '2026-12-05 21:40'")
+        if name == "web":
+            p.add_argument("--port", type=int, help="listen on this port instead of WEB_PORT")
         if name == "backup":
             p.add_argument("path", help="the new backup file (SQLite) or dump file (PostgreSQL)")
     args = parser.parse_args(argv)

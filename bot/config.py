@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     webhook_idle_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_body_timeout: float = Field(default=10.0, gt=0, le=300)
     webhook_secret: SecretStr | None = None
+    # The web page (`cse-triage web`): where it listens; put a TLS proxy in front for real use.
+    web_listen: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    # Webhook mode also serves the web page, from the same process, on WEB_LISTEN:WEB_PORT.
+    web_enabled: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Polling mode: serve Prometheus /metrics on this port (webhook mode serves it beside /hook).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
@@ -84,6 +89,20 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
 
+    def secret_problems(self) -> list[str]:
+        """CHAT_KEY_SECRET's problem, if any (it keys both Telegram chats and web sessions)."""
+        secret = self.chat_key_secret.get_secret_value() if self.chat_key_secret else ""
+        if len(secret) < 32:
+            return [f"CHAT_KEY_SECRET: set a random value of at least 32 characters ({MAKE_ONE})"]
+        if PLACEHOLDER.search(secret):
+            return [f"CHAT_KEY_SECRET: still a placeholder; set a random value ({MAKE_ONE})"]
+        if zxcvbn(secret[:100])["guesses_log10"] < MIN_KEY_GUESSES_LOG10:
+            return [
+                "CHAT_KEY_SECRET: too predictable (repeated or sequential characters, keyboard runs or "
+                f"words), so chat keys could be guessed; set a random value ({MAKE_ONE})"
+            ]
+        return []
+
     def telegram_problems(self) -> list[str]:
         """What stops Telegram mode from starting, one line each (never the secret itself)."""
         problems: list[str] = []
@@ -92,15 +111,11 @@ class Settings(BaseSettings):
             problems.append(
                 "TELEGRAM_BOT_TOKEN: missing or not of the form <digits>:<letters> from BotFather"
             )
-        secret = self.chat_key_secret.get_secret_value() if self.chat_key_secret else ""
-        if len(secret) < 32:
-            problems.append(f"CHAT_KEY_SECRET: set a random value of at least 32 characters ({MAKE_ONE})")
-        elif PLACEHOLDER.search(secret):
-            problems.append(f"CHAT_KEY_SECRET: still a placeholder; set a random value ({MAKE_ONE})")
-        elif zxcvbn(secret[:100])["guesses_log10"] < MIN_KEY_GUESSES_LOG10:
+        problems += self.secret_problems()
+        if self.web_enabled and self.bot_mode != "webhook":
             problems.append(
-                "CHAT_KEY_SECRET: too predictable (repeated or sequential characters, keyboard runs or "
-                f"words), so chat keys could be guessed; set a random value ({MAKE_ONE})"
+                "WEB_ENABLED: the web page runs beside the webhook (BOT_MODE=webhook); with polling, "
+                "run `cse-triage web` as its own process"
             )
         if self.bot_mode == "webhook":
             if not self.webhook_url or not self.webhook_url.startswith("https://"):

@@ -51,9 +51,10 @@ def reload_contacts(service: CheckService, path: Path) -> bool:
     return True
 
 
-def write_pid(run_dir: Path) -> Path | None:
-    """Record this process for ``cse-triage reload``; a read-only disk only costs that command."""
-    path = run_dir / f"telegram-{os.getpid()}.pid"
+def write_pid(run_dir: Path, kind: str = "telegram") -> Path | None:
+    """Record this process (a Telegram or a web one) for ``cse-triage reload``; a read-only disk
+    only costs that command."""
+    path = run_dir / f"{kind}-{os.getpid()}.pid"
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{os.getpid()}\n", encoding="ascii")
@@ -72,9 +73,9 @@ def remove_pid(path: Path | None) -> None:
 
 
 def signal_workers(run_dir: Path) -> int:
-    """Send SIGHUP to every live Telegram process recorded in ``run_dir``; return how many."""
+    """Send SIGHUP to every live Telegram or web process recorded in ``run_dir``; return how many."""
     sent = 0
-    for pid_file in sorted(run_dir.glob("telegram-*.pid")):
+    for pid_file in sorted([*run_dir.glob("telegram-*.pid"), *run_dir.glob("web-*.pid")]):
         try:
             pid = int(pid_file.read_text(encoding="ascii").strip())
             os.kill(pid, signal.SIGHUP)

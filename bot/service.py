@@ -29,10 +29,20 @@ from storage.base import (  # the adapters reach storage's names through the ser
     Record,
     StoreUnavailable,
     chat_key,
+    web_key,
 )
 
-__all__ = ["CheckService", "Duplicate", "Reply", "StoreUnavailable", "Token", "chat_key", "parse_action"]
-
+# The adapters (bot/telegram, bot/web) reach storage's names only through this module.
+__all__ = [
+    "CheckService",
+    "Duplicate",
+    "Reply",
+    "StoreUnavailable",
+    "Token",
+    "chat_key",
+    "parse_action",
+    "web_key",
+]
 log = logging.getLogger(__name__)
 
 
@@ -90,6 +100,21 @@ class CheckService:
         # False for practice runs (a terminal pretending another time with --now): nothing
         # they do reaches the anonymous figures.
         self.counting = counting
+        self._siblings: list[CheckService] = []
+
+    def sibling(self, channel: Channel) -> CheckService:
+        """The same check for another channel in this process (the web page beside the Telegram
+        webhook): the same flow, store, contacts and clock; a contacts reload reaches both."""
+        other = CheckService(
+            flow=self.flow,
+            store=self.store,
+            directory=self.directory,
+            clock=self.clock,
+            channel=channel,
+            counting=self.counting,
+        )
+        self._siblings.append(other)
+        return other
 
     def use_directory(self, directory: Directory) -> None:
         """Use new contacts from now on (a reload). The services are part of every open check,
@@ -101,6 +126,8 @@ class CheckService:
             )
         self.flow.services[:] = directory.services
         self.directory = directory
+        for other in self._siblings:
+            other.directory = directory
 
     def context(self, service: str | None = None) -> Context:
         return Context(self.directory, self.clock(), service, self.channel)
@@ -148,7 +175,8 @@ class CheckService:
             if conv.state == OUTCOME:
                 view = _View("outcome", conv, record)
                 level = conv.level or self.flow.content.default_level
-                count = OutcomeCount(self.clock().date(), level, record.content_version, service)
+                day, version = self.clock().date(), record.content_version
+                count = OutcomeCount(day, level, version, service, self.channel)
                 return Decision(None, count if self.counting else None)
             if conv.state == CANCELLED:
                 view = _View("cancelled", conv, record)
@@ -285,7 +313,7 @@ class CheckService:
     def _abandoned_with(self, record: Record, service: str) -> OutcomeCount | None:
         if not self.counting:
             return None
-        return OutcomeCount(self.clock().date(), ABANDONED, record.content_version, service)
+        return OutcomeCount(self.clock().date(), ABANDONED, record.content_version, service, self.channel)
 
     def _load(self, record: Record) -> Conversation | None:
         try:

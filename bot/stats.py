@@ -39,6 +39,7 @@ def stats_screen(
     today: dt.date,
     weeks: int,
     feedback: Sequence[tuple[dt.date, str, int, str, int]] = (),
+    channels: Sequence[tuple[dt.date, str, int]] = (),
 ) -> Screen:
     """The figures as a neutral screen, newest week first."""
     questioned: dict[dt.date, Counter[str]] = defaultdict(Counter)
@@ -50,6 +51,9 @@ def stats_screen(
         by_week[week_of(day)][level] += n
         if level != ABANDONED:
             by_service[week_of(day)][service or "not asked"] += n
+    by_channel: dict[dt.date, Counter[str]] = defaultdict(Counter)
+    for day, channel, n in channels:
+        by_channel[week_of(day)][channel or "not recorded"] += n
     sections: list[Section] = []
     overdue = review_overdue(content, today)
     if overdue:
@@ -63,6 +67,9 @@ def stats_screen(
         services = ", ".join(f"{svc} {n}" for svc, n in sorted(by_service[week].items()))
         if services:
             lines.append(f"By service: {services}")
+        channel_line = ", ".join(f"{ch} {n}" for ch, n in sorted(by_channel[week].items()))
+        if channel_line:
+            lines.append(f"By channel: {channel_line}")
         for advice, n in sorted(questioned.pop(week, Counter()).items()):
             lines.append(f"Reported a problem: {advice}: {n}")
         sections.append(Section(tuple(lines), f"Week of {week:%d %b %Y}", "bullets"))
@@ -90,7 +97,10 @@ async def load_stats(store: ConversationStore, content: Content, *, today: dt.da
     outcomes = await store.outcome_counts(since=since)
     lookups = await store.lookup_counts(since=since)
     feedback = await store.feedback_counts(since=since)
-    return stats_screen(content, outcomes, lookups, today=today, weeks=weeks, feedback=feedback)
+    channels = await store.channel_counts(since=since)
+    return stats_screen(
+        content, outcomes, lookups, today=today, weeks=weeks, feedback=feedback, channels=channels
+    )
 
 
 def _advice(content: Content, level: str, blocks: int, version: str) -> str:

@@ -220,6 +220,27 @@ class Lookups(_Strict):
     tools: Block
 
 
+class WebTexts(_Strict):
+    """Wording only the web page needs (its frame around the same screens)."""
+
+    call_999: Label
+    skip_link: Text
+    nav_label: Text
+    nav: dict[Code, Label] = Field(min_length=1)
+    ticked: Text
+    not_ticked: Text
+    print_button: Label
+    print_hint: Text
+    clear_start: Label
+    notice_title: Text
+    bad_request_title: Text
+    bad_request: Text
+    not_found: Text
+    as_of: Text
+    quick_reference: Label
+    privacy: list[Text] = Field(min_length=1)
+
+
 class Texts(_Strict):
     """Wording of every screen that is not a step or an outcome."""
 
@@ -264,6 +285,7 @@ class Texts(_Strict):
     privacy_telegram: list[Text] = Field(default_factory=list)
     about_title: Text
     about: list[Text] = Field(min_length=1)
+    web: WebTexts
 
 
 class Content(_Strict):

@@ -342,7 +342,8 @@ class Screens:
             ]
             sections = (self._contacts(roles, ctx),)
         elif name == "privacy":
-            lines = (*t.privacy, *(t.privacy_telegram if ctx.channel == "telegram" else ()))
+            extra = {"telegram": t.privacy_telegram, "web": t.web.privacy}.get(ctx.channel, [])
+            lines = (*t.privacy, *extra)
             title, sections = t.privacy_title, (Section(tuple(lines), style="bullets"),)
         elif name == "about":
             m = c.meta

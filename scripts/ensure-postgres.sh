@@ -12,18 +12,9 @@ find_initdb() {
 if find_initdb >/dev/null; then
   exit 0
 fi
-if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-  echo "ensure-postgres: installing PostgreSQL from the OS packages"
-  export DEBIAN_FRONTEND=noninteractive
-  log="$(mktemp)"
-  # A fresh container has empty package lists: update first, then install.
-  apt-get update -qq >"$log" 2>&1 || { echo "ensure-postgres: apt-get update failed:"; tail -n 5 "$log"; }
-  if ! apt-get install -y -qq --no-install-recommends postgresql >"$log" 2>&1; then
-    echo "ensure-postgres: apt-get install postgresql failed:"
-    tail -n 10 "$log"
-  fi
-  rm -f "$log"
-fi
+# shellcheck source=scripts/apt-install.sh
+. "$(dirname "$0")/apt-install.sh"
+apt_install ensure-postgres postgresql
 if find_initdb >/dev/null; then
   echo "ensure-postgres: PostgreSQL binaries at $(dirname "$(find_initdb)")"
   exit 0

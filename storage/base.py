@@ -36,12 +36,15 @@ class Record:
 
 @dataclass(frozen=True)
 class OutcomeCount:
-    """One finished check, counted anonymously: day, level, content version, service."""
+    """One finished check, counted anonymously: day, level, content version, service, and the
+    channel it came through ("telegram", "terminal", "web"; "" where not known, as for checks
+    that simply expired)."""
 
     day: dt.date
     level: str
     content_version: str
     service: str = ""
+    channel: str = ""
 
 
 @dataclass
@@ -91,6 +94,9 @@ class ConversationStore(Protocol):
     async def lookup_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
         """(day, lookup name, count) from ``since`` on."""
 
+    async def channel_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
+        """(day, channel, count) of finished checks (not abandoned ones) from ``since`` on."""
+
     async def close(self) -> None:
         """Release connections."""
 
@@ -99,3 +105,10 @@ def chat_key(secret: bytes, bot_id: int, chat_id: int) -> str:
     """Pseudonymous key of a chat: HMAC-SHA256 of the bot id and chat id under a secret."""
     msg = f"{bot_id}:{chat_id}".encode()
     return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+
+
+def web_key(secret: bytes, session_id: str) -> str:
+    """Pseudonymous key of a web session: HMAC-SHA256 of the random session id under the same
+    secret, in its own domain (``web\\0`` prefix; a chat key's message is ``<digits>:<digits>``),
+    so a web key can never equal a Telegram key."""
+    return hmac.new(secret, b"web\0" + session_id.encode(), hashlib.sha256).hexdigest()

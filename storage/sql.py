@@ -29,7 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import URL, Connection, Engine, Table, UpdateBase, create_engine, event, make_url, text
+from sqlalchemy import URL, Connection, Engine, Table, UpdateBase, create_engine, event, func, make_url, text
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -245,6 +246,7 @@ class SqlStore:
                         "level": ABANDONED,
                         "content_version": version,
                         "service": service,
+                        "channel": "",
                     }
                     session.exec(self._increment(OutcomeCountRow, keys))
                     session.exec(delete(ConversationRow).where(col(ConversationRow.key) == key))
@@ -301,19 +303,35 @@ class SqlStore:
     async def outcome_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, str, str, int]]:
         """(day, level, content version, service, count) for every day from ``since``, in order."""
 
+        o = OutcomeCountRow
+        group = (col(o.day), col(o.level), col(o.content_version), col(o.service))
+
         def work() -> list[tuple[dt.date, str, str, str, int]]:
             with Session(self.engine) as session:
-                rows = session.exec(
-                    select(OutcomeCountRow)
-                    .where(col(OutcomeCountRow.day) >= since)
-                    .order_by(
-                        col(OutcomeCountRow.day),
-                        col(OutcomeCountRow.level),
-                        col(OutcomeCountRow.content_version),
-                        col(OutcomeCountRow.service),
-                    )
+                rows = session.execute(
+                    sa_select(*group, func.sum(col(o.count)))
+                    .where(col(o.day) >= since)
+                    .group_by(*group)
+                    .order_by(*group)
                 ).all()
-                return [(r.day, r.level, r.content_version, r.service, r.count) for r in rows]
+                return [(day, level, version, service, int(n)) for day, level, version, service, n in rows]
+
+        return await self._run(work)
+
+    async def channel_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
+        """(day, channel, count) of finished checks for every day from ``since``, in order."""
+        o = OutcomeCountRow
+        group = (col(o.day), col(o.channel))
+
+        def work() -> list[tuple[dt.date, str, int]]:
+            with Session(self.engine) as session:
+                rows = session.execute(
+                    sa_select(*group, func.sum(col(o.count)))
+                    .where(col(o.day) >= since, col(o.level) != ABANDONED)
+                    .group_by(*group)
+                    .order_by(*group)
+                ).all()
+                return [(day, channel, int(n)) for day, channel, n in rows]
 
         return await self._run(work)
 
@@ -398,6 +416,7 @@ class SqlStore:
                     "level": _short("level", c.level, CODE_LENGTH),
                     "content_version": _short("content version", c.content_version, CONTENT_VERSION_LENGTH),
                     "service": _short("service", c.service, CODE_LENGTH),
+                    "channel": _short("channel", c.channel, CODE_LENGTH),
                 }
                 run(sql.count_outcome, count)
         return decision, deleted
@@ -506,9 +525,10 @@ class _HotSql:
         "updated_at = :updated_at, expires_at = :expires_at WHERE key = :key"
     )
     COUNT_OUTCOME = (
-        "INSERT INTO outcome_count (day, level, content_version, service, count) "
-        "VALUES (:day, :level, :content_version, :service, 1) "
-        "ON CONFLICT (day, level, content_version, service) DO UPDATE SET count = outcome_count.count + 1"
+        "INSERT INTO outcome_count (day, level, content_version, service, channel, count) "
+        "VALUES (:day, :level, :content_version, :service, :channel, 1) "
+        "ON CONFLICT (day, level, content_version, service, channel) "
+        "DO UPDATE SET count = outcome_count.count + 1"
     )
 
     def __init__(self, backend: str) -> None:

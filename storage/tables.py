@@ -79,7 +79,7 @@ class ProcessedUpdate(SQLModel, table=True):
 
 
 class OutcomeCountRow(SQLModel, table=True):
-    """How many checks ended at a level on a day, per content version and service code."""
+    """How many checks ended at a level on a day, per content version, service code and channel."""
 
     __tablename__ = "outcome_count"
 
@@ -87,6 +87,9 @@ class OutcomeCountRow(SQLModel, table=True):
     level: str = Field(primary_key=True, max_length=CODE_LENGTH)
     content_version: str = Field(primary_key=True, max_length=CONTENT_VERSION_LENGTH)
     service: str = Field(primary_key=True, max_length=CODE_LENGTH)
+    # Where the check was done: telegram, terminal or web ("" for counts from before 0003, and for
+    # unfinished checks that expired, whose channel is not kept).
+    channel: str = Field(primary_key=True, max_length=CODE_LENGTH, default="")
     count: int = 0
 
 

@@ -70,11 +70,18 @@ class MemoryStore:
         self.lookups[(day, name)] += 1
 
     async def outcome_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, str, str, int]]:
-        return sorted(
-            (c.day, c.level, c.content_version, c.service, n)
-            for c, n in self.outcomes.items()
-            if c.day >= since
-        )
+        totals: Counter[tuple[dt.date, str, str, str]] = Counter()
+        for c, n in self.outcomes.items():
+            if c.day >= since:
+                totals[(c.day, c.level, c.content_version, c.service)] += n
+        return sorted((*k, n) for k, n in totals.items())
+
+    async def channel_counts(self, *, since: dt.date) -> list[tuple[dt.date, str, int]]:
+        totals: Counter[tuple[dt.date, str]] = Counter()
+        for c, n in self.outcomes.items():
+            if c.day >= since and c.level != ABANDONED:
+                totals[(c.day, c.channel)] += n
+        return sorted((*k, n) for k, n in totals.items())
 
     async def count_feedback(self, *, day: dt.date, level: str, blocks: int, content_version: str) -> None:
         self.feedback[(day, level, blocks, content_version)] += 1

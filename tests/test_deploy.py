@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-UNITS = ["cse-triage.service", "cse-triage-webhook@.service"]
+UNITS = ["cse-triage.service", "cse-triage-webhook@.service", "cse-triage-web.service"]
 BINARY = "/opt/cse-triage/.venv/bin/cse-triage"
 
 

@@ -143,5 +143,8 @@ def test_retention_figures_agree_across_settings_privacy_and_the_data_protection
     in_words = {24: "a day", 48: "two days"}
     privacy = " ".join(load_content().texts.privacy)
     assert f"after {in_words[ttl]} of no use" in privacy
+    # The web page's cookie lasts as long as the check it links (SESSION_TTL_HOURS).
+    assert f"expires after {in_words[ttl]}" in " ".join(load_content().texts.web.privacy)
+    assert "the session cookie" in doc and f"Max-Age {ttl} hours" in doc
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"(default {ttl})" in readme and f"update ids ({ids} hours" in readme

@@ -400,12 +400,12 @@ def test_workers_starting_together_migrate_once(db_url: str) -> None:
 NEXT_REVISION = '''"""Add an index for the tests.
 
 Revision ID: 9999
-Revises: 0002
+Revises: 0003
 """
 from alembic import op
 
 revision = "9999"
-down_revision = "0002"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,8 +121,14 @@ async def _sweep(service: CheckService) -> None:
         await asyncio.sleep(PURGE_EVERY.total_seconds())
 
 
-def run_telegram(settings: Settings, service_factory: Callable[[], CheckService]) -> int:
-    """Start Telegram mode (blocking) in polling or webhook mode."""
+def run_telegram(
+    settings: Settings,
+    service_factory: Callable[[], CheckService],
+    *,
+    beside: Callable[[CheckService], Callable[[asyncio.Event], Awaitable[None]]] | None = None,
+) -> int:
+    """Start Telegram mode (blocking) in polling or webhook mode. ``beside`` makes another server
+    over the same service to run with the webhook (the web page, WEB_ENABLED=true)."""
     quiet_libraries()
     service = service_factory()
     overdue = review_overdue(service.flow.content, service.clock().date())
@@ -137,5 +143,6 @@ def run_telegram(settings: Settings, service_factory: Callable[[], CheckService]
         return 0
     from bot.telegram.webhook import serve_webhook
 
-    asyncio.run(serve_webhook(app, settings, stop_signals=(signal.SIGINT, signal.SIGTERM)))
+    companion = beside(service) if beside is not None else None
+    asyncio.run(serve_webhook(app, settings, stop_signals=(signal.SIGINT, signal.SIGTERM), beside=companion))
     return 0

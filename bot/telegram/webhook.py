@@ -23,7 +23,7 @@ import resource
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
@@ -216,9 +216,14 @@ def make_web_app(app: AnyApp, *, path: str, secret: bytes) -> tornado.web.Applic
 
 
 async def serve_webhook(
-    app: AnyApp, settings: Settings, *, stop_signals: tuple[signal.Signals, ...] = ()
+    app: AnyApp,
+    settings: Settings,
+    *,
+    stop_signals: tuple[signal.Signals, ...] = (),
+    beside: Callable[[asyncio.Event], Awaitable[None]] | None = None,
 ) -> None:
-    """Run until a stop signal: start the Application, register the webhook, serve."""
+    """Run until a stop signal: start the Application, register the webhook, serve. ``beside``
+    is another server to run in this process until the same stop (the web page, WEB_ENABLED)."""
     assert settings.webhook_url is not None and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
     path = urlparse(settings.webhook_url).path or "/"
@@ -242,8 +247,14 @@ async def serve_webhook(
         server.listen(settings.webhook_port, address=settings.webhook_listen)
         await app.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
         log.info("webhook mode: listening")
+        companion = asyncio.ensure_future(beside(stop)) if beside is not None else None
         await stop.wait()
         server.stop()
+        if companion is not None:
+            try:
+                await companion
+            except Exception as err:  # noqa: BLE001 - the web page failing never stops Telegram's shutdown
+                log.error("web page stopped with %s", type(err).__name__)
         await app.stop()
         if app.post_shutdown is not None:
             await app.post_shutdown(app)

@@ -1,0 +1,445 @@
+"""The web page over HTTP, without a browser: headers, the one cookie, refusals, failures, counts.
+
+Starlette's test client drives the same app `cse-triage web` serves, over a service on the
+in-memory store (or SQLite where the counts are read back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from bot.service import CheckService
+from bot.stats import load_stats
+from bot.web.app import COOKIE, create_app
+from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.machine import Flow
+from flows.schema import Content
+from storage.base import StoreUnavailable, chat_key, web_key
+from tests.conftest import WEEKDAY_MORNING
+from tests.memory_store import MemoryStore
+
+SECRET = b"web-unit-tests-" + b"x7Kq2Lm9Pz4Rt8Wv3Nb6"
+TTL_HOURS = 24
+
+
+def make_service(content: Content, store: object | None = None) -> CheckService:
+    directory = load_directory(EXAMPLE_CONTACTS)
+    return CheckService(
+        flow=Flow(content, directory.services),
+        store=store or MemoryStore(),  # type: ignore[arg-type]
+        directory=directory,
+        clock=lambda: WEEKDAY_MORNING,
+        channel="web",
+    )
+
+
+def client_for(service: CheckService, base_url: str = "http://testserver") -> TestClient:
+    return TestClient(create_app(service, secret=SECRET, ttl_hours=TTL_HOURS), base_url=base_url)
+
+
+def field(html: str, name: str) -> str:
+    m = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert m, name
+    return m.group(1)
+
+
+def start(client: TestClient) -> str:
+    """Start a check; return the first step's page."""
+    welcome = client.get("/")
+    answer = client.post("/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"})
+    assert answer.status_code == 200 and answer.url.path == "/"
+    return answer.text
+
+
+def act(client: TestClient, page: str, action: str, **extra: str) -> object:
+    data = {"csrf": field(page, "csrf"), "token": field(page, "token"), "action": action, **extra}
+    return client.post("/act", data=data, follow_redirects=False)
+
+
+def designated(content: Content, service: CheckService) -> str:
+    """The designated contact's number as the safety net shows it (from the contacts file)."""
+    net = service.safety_net()
+    lines = [c for s in net.sections for c in s.contacts if c.tel and c.tel != "999"]
+    assert lines
+    return lines[0].phone or ""
+
+
+def test_every_page_has_the_security_headers_and_one_strict_cookie(content: Content) -> None:
+    service = make_service(content)
+    with client_for(service) as client:
+        welcome = client.get("/")
+        assert "set-cookie" not in welcome.headers  # no cookie until a check starts
+        answer = client.post(
+            "/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"}, follow_redirects=False
+        )
+        assert answer.status_code == 303
+        cookies = answer.headers.get_list("set-cookie")
+        assert len(cookies) == 1
+        cookie = cookies[0].lower()
+        assert cookie.startswith(f"{COOKIE}=")
+        for part in ("httponly", "samesite=strict", f"max-age={TTL_HOURS * 3600}", "path=/"):
+            assert part in cookie
+        assert "secure" not in cookie  # plain http on localhost
+        for path in ("/", "/look/contacts", "/quick-reference", "/nope"):
+            page = client.get(path)
+            csp = page.headers["content-security-policy"]
+            assert "frame-ancestors 'none'" in csp and "default-src 'none'" in csp
+            assert "unsafe-inline" not in csp and "http" not in csp  # no third-party anything
+            assert page.headers["referrer-policy"] == "no-referrer"
+            assert page.headers["cache-control"] == "no-store"
+            assert 'href="tel:999"' in page.text
+
+
+def test_the_cookie_is_secure_behind_tls(content: Content) -> None:
+    with client_for(make_service(content), base_url="https://testserver") as client:
+        welcome = client.get("/")
+        answer = client.post(
+            "/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"}, follow_redirects=False
+        )
+        assert "secure" in answer.headers["set-cookie"].lower()
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        {"extra": "Jane"},  # a field no page sends
+        {"action": "a:not_an_option"},  # a value the step does not offer
+        {"action": "free text here"},
+        {"token": "abc"},
+        {"csrf": "s" + "0" * 32},
+    ],
+)
+def test_an_unexpected_field_or_value_gets_400_with_999_and_changes_nothing(
+    content: Content, forge: dict[str, str]
+) -> None:
+    service = make_service(content)
+    with client_for(service) as client:
+        page = start(client)
+        data = {"csrf": field(page, "csrf"), "token": field(page, "token"), "action": "a:no", **forge}
+        answer = client.post("/act", data=data, follow_redirects=False)
+        assert answer.status_code == 400
+        assert 'href="tel:999"' in answer.text
+        assert designated(content, service) in answer.text
+        assert client.get("/").text == page  # still the first question, same token
+
+
+def test_a_cross_site_post_is_refused(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        page = start(client)
+        data = {"csrf": field(page, "csrf"), "token": field(page, "token"), "action": "a:no"}
+        for headers in ({"sec-fetch-site": "cross-site"}, {"origin": "https://evil.example"}):
+            assert client.post("/act", data=data, headers=headers).status_code == 400
+        assert client.get("/").text == page
+
+
+class DownStore(MemoryStore):
+    """A store whose database has gone away."""
+
+    async def transact(self, **_kwargs: object) -> object:  # type: ignore[override]
+        raise StoreUnavailable("database down")
+
+
+def test_a_failing_store_still_shows_999_and_the_designated_contact(content: Content) -> None:
+    service = make_service(content, DownStore())
+    with client_for(service) as client:
+        client.cookies.set(COOKIE, "a" * 43)
+        for answer in (
+            client.get("/"),
+            client.post(
+                "/start", data={"csrf": field(client.get("/look/emergency").text, "csrf"), "action": "start"}
+            ),
+        ):
+            assert answer.status_code == 503
+            assert 'href="tel:999"' in answer.text
+            assert designated(content, service) in answer.text
+            assert content.texts.failure in answer.text
+        # Lookups need no database.
+        assert client.get("/look/contacts").status_code == 200
+
+
+def test_a_web_key_never_equals_a_telegram_key() -> None:
+    sid = "1:2"  # even a session id shaped like a chat's "<bot id>:<chat id>"
+    assert web_key(SECRET, sid) != chat_key(SECRET, 1, 2)
+    assert web_key(SECRET, sid) != web_key(b"another secret", sid)
+
+
+async def test_web_checks_are_counted_as_web_in_stats(content: Content, tmp_path: Path) -> None:
+    from storage.sql import SqlStore, migrate
+
+    url = f"sqlite:///{tmp_path / 'count.sqlite3'}"
+    migrate(url)
+    directory = load_directory(EXAMPLE_CONTACTS)
+    flow = Flow(content, directory.services)
+    store = SqlStore(url=url, ttl=dt.timedelta(hours=1), validate=flow.load)
+    for channel in ("web", "web", "telegram"):
+        svc = CheckService(
+            flow=flow, store=store, directory=directory, clock=lambda: WEEKDAY_MORNING, channel=channel
+        )
+        key = web_key(SECRET, str(id(svc)))
+        await svc.start(key=key, update_id=None)
+        reply = await svc.act(key=key, update_id=None, action="a:yes", token=None)
+        reply = await svc.act(key=key, update_id=None, action="a:skip", token=None)
+        assert reply.screen.level == "emergency"
+    screen = await load_stats(store, content, today=WEEKDAY_MORNING.date())
+    lines = [line for s in screen.sections for line in s.lines]
+    assert "By channel: telegram 1, web 2" in lines
+    assert await store.outcome_counts(since=WEEKDAY_MORNING.date()) == [
+        (WEEKDAY_MORNING.date(), "emergency", content.meta.version, "", 3)
+    ]
+    await store.close()
+
+
+def test_a_start_button_from_a_tab_opened_before_the_check_still_starts_one(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        other_tab = client.get("/").text  # drawn before this browser had a session
+        first = start(client)
+        answer = client.post("/start", data={"csrf": field(other_tab, "csrf"), "action": "start"})
+        assert answer.status_code == 200
+        assert field(answer.text, "token") != field(first, "token")  # a new check, same browser
+        # Its form token works for nothing else.
+        data = {"csrf": field(other_tab, "csrf"), "token": field(answer.text, "token"), "action": "a:no"}
+        assert client.post("/act", data=data).status_code == 400
+
+
+@pytest.mark.slow
+def test_the_web_process_reloads_good_contacts_on_sighup_and_keeps_the_last_good_on_a_bad_edit(
+    tmp_path: Path,
+) -> None:
+    import time
+
+    import yaml
+
+    from bot.reload import signal_workers
+    from tests.deploy import REAL_LOOKING, filled_contacts
+    from tests.web_harness import WebServer
+
+    stirling = "01786 471177"  # a verified public number (Stirling social work), never dialled
+    contacts = filled_contacts(tmp_path)
+    run_dir = tmp_path / "run"
+    server = WebServer(
+        tmp_path, "--now", "2026-12-02 10:00", CONTACTS_FILE=str(contacts), RUN_DIR=str(run_dir)
+    )
+
+    def edit(phone: str) -> None:
+        data = yaml.safe_load(contacts.read_text(encoding="utf-8"))
+        data["social_work"]["office"]["phone"] = phone
+        contacts.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+    def shows(number: str) -> bool:
+        return number in server.get("/look/contacts")
+
+    server.start()
+    try:
+        assert shows(REAL_LOOKING)
+        edit(stirling)
+        assert signal_workers(run_dir) == 1, "`cse-triage reload` finds the web process"
+        deadline = time.monotonic() + 10
+        while not shows(stirling):
+            assert time.monotonic() < deadline, "the web page did not reload its contacts"
+            time.sleep(0.05)
+        edit("01632 960000")  # a drama number: not fit for real use
+        assert signal_workers(run_dir) == 1
+        deadline = time.monotonic() + 10
+        while "contacts reload refused" not in server.log.read_text():
+            assert time.monotonic() < deadline, "the bad edit was not refused"
+            time.sleep(0.05)
+        assert shows(stirling)
+    finally:
+        server.stop()
+    assert not list(run_dir.glob("web-*.pid")), "the pid file goes with the process"
+
+
+def test_a_refused_request_says_so_and_a_failure_says_whom_to_call(content: Content) -> None:
+    web = content.texts.web
+    with client_for(make_service(content)) as client:
+        assert f"<h1>{web.bad_request_title}</h1>" in client.get("/?child=x").text
+        assert f"<h1>{web.bad_request_title}</h1>" in client.get("/nowhere").text
+    with client_for(make_service(content, DownStore())) as client:
+        client.cookies.set(COOKIE, "a" * 43)
+        assert f"<h1>{web.notice_title}</h1>" in client.get("/").text
+
+
+@pytest.mark.slow
+async def test_webhook_mode_serves_the_web_page_beside_the_hook_from_one_process(tmp_path: Path) -> None:
+    """WEB_ENABLED=true: one process answers Telegram on /hook and serves the same check on the
+    web port, over the same store (a web check is counted as web)."""
+    import json
+    import sqlite3
+
+    import httpx
+
+    from bot.telegram.webhook import SECRET_HEADER
+    from tests.botapi import FakeTelegram, message, serving
+    from tests.helpers import bot_env, free_port, start_bot, stop_bot
+
+    secret, chat = "Web_Beside_Hook-7qLx2Vn9Rk4", 5550101
+    api = FakeTelegram()
+    db = tmp_path / "bot.db"
+    log = tmp_path / "bot.log"
+    async with serving(api) as url:
+        hook, web_port = free_port(), free_port()  # the bot must be told its ports
+        env = bot_env(
+            tmp_path,
+            url,
+            BOT_MODE="webhook",
+            WEBHOOK_URL="https://bot.example.org/hook",
+            WEBHOOK_SECRET=secret,
+            WEBHOOK_PORT=str(hook),
+            WEB_ENABLED="true",
+            WEB_PORT=str(web_port),
+            DATABASE_URL=f"sqlite:///{db}",
+        )
+        proc = await start_bot(env, log)
+        try:
+            await api.until(lambda: bool(api.of("setWebhook")), 30, "the webhook to be registered")
+            web = httpx.AsyncClient(
+                timeout=10, base_url=f"http://127.0.0.1:{web_port}", follow_redirects=True
+            )
+            async with web as client:
+                posted = await client.post(
+                    f"http://127.0.0.1:{hook}/hook",
+                    content=json.dumps(message(api, chat, "/emergency")),
+                    headers={SECRET_HEADER: secret},
+                )
+                assert posted.status_code == 200
+                await api.until(
+                    lambda: any(int(p["chat_id"]) == chat for p in api.of("sendMessage")), 10, "the reply"
+                )
+                # The web page, from the same process: a whole check to an outcome.
+                welcome = await client.get("/")
+                assert welcome.status_code == 200 and 'href="tel:999"' in welcome.text
+                page = await client.post(
+                    "/start", data={"csrf": field(welcome.text, "csrf"), "action": "start"}
+                )
+                for action in ("a:yes", "a:skip"):  # in danger, then "Show what to do now"
+                    form = {
+                        "csrf": field(page.text, "csrf"),
+                        "token": field(page.text, "token"),
+                        "action": action,
+                    }
+                    page = await client.post("/act", data=form)
+                assert page.status_code == 200 and "outcome level-emergency" in page.text
+        finally:
+            await stop_bot(proc)
+    assert proc.returncode == 0, log.read_text()
+    with sqlite3.connect(db) as conn:
+        channels = dict(conn.execute("SELECT channel, SUM(count) FROM outcome_count GROUP BY channel"))
+    assert channels == {"web": 1}
+
+
+def test_web_enabled_needs_webhook_mode_and_a_reload_reaches_the_web_page_too(
+    content: Content, tmp_path: Path
+) -> None:
+    from bot.config import Settings
+    from tests.deploy import filled_contacts
+
+    polling = Settings(_env_file=None, bot_mode="polling", web_enabled=True)  # type: ignore[call-arg]
+    assert any(p.startswith("WEB_ENABLED") for p in polling.telegram_problems())
+    webhook = Settings(_env_file=None, bot_mode="webhook", web_enabled=True)  # type: ignore[call-arg]
+    assert not any(p.startswith("WEB_ENABLED") for p in webhook.telegram_problems())
+    telegram = make_service(content)
+    web = telegram.sibling("web")
+    assert (web.channel, web.store, web.flow) == ("web", telegram.store, telegram.flow)
+    reloaded = load_directory(filled_contacts(tmp_path))
+    telegram.use_directory(reloaded)
+    assert web.directory is reloaded
+
+
+def test_the_privacy_page_on_the_web_explains_the_cookie_not_telegram(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        page = client.get("/look/privacy").text
+    for line in content.texts.web.privacy:
+        assert line.replace("'", "&#39;") in page
+    for line in content.texts.privacy_telegram:
+        assert line not in page
+
+
+async def test_workers_beside_their_webhooks_share_one_web_port_and_a_taken_port_stops_nothing(
+    content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Several webhook workers read one env file, so one WEB_PORT: each serves the page on it
+    (SO_REUSEPORT). A port another program holds only costs the page, logged, never Telegram."""
+    import asyncio
+    import socket
+
+    import httpx
+
+    from bot.web.app import serve_beside
+    from tests.helpers import free_port
+
+    port = free_port()
+    stop = asyncio.Event()
+    apps = [create_app(make_service(content), secret=SECRET, ttl_hours=1) for _ in range(2)]
+    tasks = [asyncio.ensure_future(serve_beside(a, host="127.0.0.1", port=port, stop=stop)) for a in apps]
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                try:
+                    answer = await client.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.ConnectError:
+                    assert asyncio.get_running_loop().time() < deadline, "the page did not listen"
+                    await asyncio.sleep(0.02)
+            assert answer.status_code == 200
+            assert not any(t.done() for t in tasks), "both workers are serving"
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        with caplog.at_level("ERROR", logger="bot.web.app"):
+            await serve_beside(apps[0], host="127.0.0.1", port=busy, stop=asyncio.Event())
+    assert "web page not served" in caplog.text
+
+
+def test_the_app_manifest_and_service_worker_name_the_offline_pages(content: Content) -> None:
+    with client_for(make_service(content)) as client:
+        manifest = client.get("/manifest.webmanifest")
+        assert manifest.headers["content-type"].startswith("application/manifest+json")
+        body = manifest.json()
+        assert body["start_url"] == "/" and body["name"] == content.texts.welcome_title
+        assert client.get(body["icons"][0]["src"]).status_code == 200
+        worker = client.get("/sw.js")
+        assert worker.headers["content-type"].startswith("text/javascript")
+        for page in ("/look/emergency", "/look/contacts", "/quick-reference"):
+            assert f'"{page}"' in worker.text
+            assert client.get(page).status_code == 200
+
+
+@pytest.mark.slow
+def test_the_web_page_refuses_to_start_without_a_key_secret_or_on_the_example_contacts(
+    tmp_path: Path,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.web_harness import ROOT
+
+    base = {k: v for k, v in os.environ.items() if k not in ("CHAT_KEY_SECRET", "CONTACTS_FILE")}
+    base.update(PYTHONPATH=str(ROOT), DATABASE_URL=f"sqlite:///{tmp_path / 'refused.db'}")
+
+    def web(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "web", "--port", "1"],
+            env={**base, **env},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    no_secret = web()
+    assert no_secret.returncode == 2 and "CHAT_KEY_SECRET" in no_secret.stderr
+    example = web(CHAT_KEY_SECRET=SECRET.decode(), CONTACTS_FILE=str(EXAMPLE_CONTACTS))
+    assert example.returncode == 2 and "CONTACTS_FILE" in example.stderr
+    assert "CHAT_KEY_SECRET" not in example.stderr
