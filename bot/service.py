@@ -187,6 +187,7 @@ class CheckService:
                 record.version + 1,
                 record.anchor_message_id,
                 record.content_version,
+                service,
             )
             view = _View("step", conv, new)
             return Decision(new)
@@ -307,7 +308,9 @@ class CheckService:
         """The anonymous count for a check left unfinished (replaced or cancelled), if there was one."""
         if record is None or not self.counting:
             return None
-        conv = self._load(record)
+        if record.service:
+            return self._abandoned_with(record, record.service)
+        conv = self._load(record)  # a row kept before the service had its own column
         return self._abandoned_with(record, (self.flow.service_of(conv) if conv else None) or "")
 
     def _abandoned_with(self, record: Record, service: str) -> OutcomeCount | None:

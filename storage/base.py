@@ -32,6 +32,7 @@ class Record:
     version: int = 0
     anchor_message_id: int | None = None
     content_version: str = ""
+    service: str = ""  # the service code the check chose, kept beside the codes for counting
 
 
 @dataclass(frozen=True)

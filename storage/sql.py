@@ -234,13 +234,12 @@ class SqlStore:
         def work() -> int:
             with Session(self.engine) as session, session.begin():
                 expired = session.exec(
-                    select(ConversationRow.key, ConversationRow.content_version, ConversationRow.data)
+                    select(ConversationRow.key, ConversationRow.content_version, ConversationRow.service)
                     .where(col(ConversationRow.expires_at) <= now)
                     .with_for_update(skip_locked=self.backend == "postgresql")
                 ).all()
-                for key, version, data in expired:
+                for key, version, service in expired:
                     # An expired check was started and never finished: counted, anonymously, as abandoned.
-                    service = str((data or {}).get("answers", {}).get("service", ""))[:CODE_LENGTH]
                     keys = {
                         "day": now.date(),
                         "level": ABANDONED,
@@ -447,6 +446,7 @@ class SqlStore:
             "data": data,
             "anchor_message_id": record.anchor_message_id,
             "content_version": _short("content version", record.content_version, CONTENT_VERSION_LENGTH),
+            "service": _short("service", record.service, CODE_LENGTH),
             "updated_at": now,
             "expires_at": now + self.ttl,
         }
@@ -509,20 +509,20 @@ class _HotSql:
         "ON CONFLICT DO NOTHING RETURNING update_id"
     )
     LOAD = (
-        "SELECT check_id, version, state, data, anchor_message_id, content_version, expires_at "
+        "SELECT check_id, version, state, data, anchor_message_id, content_version, expires_at, service "
         "FROM conversation WHERE key = :key"
     )
     DELETE = "DELETE FROM conversation WHERE key = :key"
     INSERT = (
         "INSERT INTO conversation (key, data, check_id, version, state, anchor_message_id, "
-        "content_version, updated_at, expires_at) VALUES (:key, :data, :check_id, :version, :state, "
-        ":anchor_message_id, :content_version, :updated_at, :expires_at) "
+        "content_version, service, updated_at, expires_at) VALUES (:key, :data, :check_id, :version, "
+        ":state, :anchor_message_id, :content_version, :service, :updated_at, :expires_at) "
         "ON CONFLICT DO NOTHING RETURNING key"
     )
     UPDATE = (
         "UPDATE conversation SET data = :data, check_id = :check_id, version = :version, state = :state, "
         "anchor_message_id = :anchor_message_id, content_version = :content_version, "
-        "updated_at = :updated_at, expires_at = :expires_at WHERE key = :key"
+        "service = :service, updated_at = :updated_at, expires_at = :expires_at WHERE key = :key"
     )
     COUNT_OUTCOME = (
         "INSERT INTO outcome_count (day, level, content_version, service, channel, count) "
@@ -570,7 +570,12 @@ class _HotSql:
         """A :class:`Record` from a row of ``load`` (``data`` parsed once, no copies)."""
         data = json.loads(row[3]) if isinstance(row[3], str) else row[3]
         return Record(
-            data=data, check_id=row[0], version=row[1], anchor_message_id=row[4], content_version=row[5]
+            data=data,
+            check_id=row[0],
+            version=row[1],
+            anchor_message_id=row[4],
+            content_version=row[5],
+            service=row[7],
         )
 
 

@@ -65,6 +65,9 @@ class ConversationRow(SQLModel, table=True):
     data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     anchor_message_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     content_version: str = Field(max_length=CONTENT_VERSION_LENGTH)
+    # The service code the check chose ("" until it is asked): its own column, so storage never
+    # opens ``data`` (counting an expired check by service, for one).
+    service: str = Field(default="", max_length=CODE_LENGTH, sa_column_kwargs={"server_default": ""})
     updated_at: dt.datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     expires_at: dt.datetime = Field(sa_column=Column(UtcDateTime, nullable=False, index=True))
 

@@ -62,8 +62,7 @@ class MemoryStore:
         expired = [k for k, (_, exp) in self.rows.items() if exp <= now]
         for k in expired:
             record = self.rows.pop(k)[0]
-            service = str(record.data.get("answers", {}).get("service", ""))
-            self.outcomes[OutcomeCount(now.date(), ABANDONED, record.content_version, service)] += 1
+            self.outcomes[OutcomeCount(now.date(), ABANDONED, record.content_version, record.service)] += 1
         return len(expired)
 
     async def count_lookup(self, *, day: dt.date, name: str) -> None:

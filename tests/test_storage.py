@@ -9,6 +9,7 @@ processes on one database), and the database going away and coming back.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -178,6 +179,24 @@ async def test_failure_inside_the_transaction_writes_nothing(store: SqlStore, fl
     )
     await store.transact(key=OTHER, update_id=3, decide=lambda _: put(record))
     assert await store.outcome_counts(since=DAY) == [(DAY, "urgent", "1", "", 1)]
+
+
+async def test_an_expired_check_is_counted_by_its_service_column(db_url: str, flow: Flow) -> None:
+    """The service code is a column of its own: purge counts by it without opening ``data``."""
+    migrate(db_url)
+    stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1))
+    record = dataclasses.replace(started(flow), service="health")  # the data itself names none
+    assert "service" not in record.data["answers"]
+    try:
+        await stale.transact(key=KEY, update_id=None, decide=lambda _: put(record))
+        loaded = await load(stale)
+        assert loaded is None  # expired at once
+        now = dt.datetime.now(dt.UTC)
+        assert await stale.purge(now=now) == 1
+        counts = await stale.outcome_counts(since=now.date())
+        assert [(level, service, n) for _, level, _, service, n in counts] == [("abandoned", "health", 1)]
+    finally:
+        await stale.close()
 
 
 async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlStore, flow: Flow) -> None:
@@ -400,12 +419,12 @@ def test_workers_starting_together_migrate_once(db_url: str) -> None:
 NEXT_REVISION = '''"""Add an index for the tests.
 
 Revision ID: 9999
-Revises: 0003
+Revises: {head}
 """
 from alembic import op
 
 revision = "9999"
-down_revision = "0003"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -427,7 +446,9 @@ def test_older_schema_is_reported_by_name(
     migrate(db_url)
     scripts = tmp_path / "migrations"
     shutil.copytree(storage.sql.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "9999_test_index.py").write_text(NEXT_REVISION)
+    head = storage.sql._code_head()  # whatever the newest real migration is
+    assert head is not None
+    (scripts / "versions" / "9999_test_index.py").write_text(NEXT_REVISION.replace("{head}", head))
     monkeypatch.setattr(storage.sql, "MIGRATIONS", scripts)
     with pytest.raises(PendingMigration) as pending:
         migrate(db_url, upgrade=False)
