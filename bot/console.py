@@ -48,6 +48,7 @@ class Console:
         self.screen: Screen = service.welcome()
         self.token: Token | None = None
         self.in_check = False
+        self.discarded = False
 
     def show(self, screen: Screen) -> None:
         print("\n" + "─" * 60, file=self.out)
@@ -92,7 +93,11 @@ class Console:
         self.show(self.screen)
 
     async def discard(self) -> None:
-        """Delete the check in progress, if any: the terminal keeps nothing once it is left."""
+        """Delete the check in progress, if any: the terminal keeps nothing once it is left.
+        Once only: the goodbye does it before saying so, and ``run`` makes sure of it on Ctrl-C."""
+        if self.discarded:
+            return
+        self.discarded = True
         try:
             await self.service.cancel(key=self.key, update_id=None)
         except Exception as err:  # noqa: BLE001 - leaving must never fail; the row expires anyway

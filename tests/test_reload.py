@@ -34,6 +34,13 @@ NOW = dt.datetime(2026, 12, 2, 10, 0)  # office hours: /contacts shows the offic
 STIRLING = "01786 471177"  # a verified public number (Stirling social work), never dialled
 
 
+def service_on(path: Path) -> CheckService:
+    """A check service on the contacts file at ``path``, in memory."""
+    directory = load_directory(path)
+    flow = Flow(load_content(), directory.services)
+    return CheckService(flow=flow, store=MemoryStore(), directory=directory, clock=lambda: NOW)
+
+
 def office_number(text: str) -> str:
     """The social work office's number as shown by /contacts, as national digits and spaces."""
     match = re.search(r"Falkirk Council Social Work Services: (?:<b>)?(\+?[\d ]*\d)", text)
@@ -54,13 +61,8 @@ async def test_sighup_reloads_good_contacts_and_keeps_the_last_good_on_a_bad_edi
 ) -> None:
     path = filled_contacts(tmp_path)
     edit(path, phone=REAL_LOOKING)
-    directory = load_directory(path)
-    service = CheckService(
-        flow=Flow(load_content(), directory.services),
-        store=MemoryStore(),
-        directory=directory,
-        clock=lambda: NOW,
-    )
+    service = service_on(path)
+    directory = service.directory
     api = FakeTelegram()
     run_dir = tmp_path / "run"
     app = build_application(settings(contacts_file=path, run_dir=run_dir), service, request=FakeRequest(api))
@@ -103,13 +105,8 @@ def test_reload_command_refuses_a_bad_file_before_signalling(tmp_path: Path) -> 
 
 def test_a_change_of_services_needs_a_restart(tmp_path: Path) -> None:
     path = filled_contacts(tmp_path)
-    directory = load_directory(path)
-    service = CheckService(
-        flow=Flow(load_content(), directory.services),
-        store=MemoryStore(),
-        directory=directory,
-        clock=lambda: NOW,
-    )
+    service = service_on(path)
+    directory = service.directory
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     data["services"] = data["services"][:2]
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
