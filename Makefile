@@ -12,7 +12,9 @@ LOCK := requirements/dev.lock
 UV_VENV := .venv-uv
 UV := $(UV_VENV)/bin/uv
 # pytest-xdist: one worker per core (2 on the reference machine); each worker starts its own
-# throwaway PostgreSQL, and slow tests are handed out first (tests/conftest.py).
+# throwaway PostgreSQL, and slow tests are handed out first (tests/conftest.py). `worksteal`: a
+# worker that runs out of tests takes half of another's queue. With the default `load` scheduling
+# one worker was left with 60 s of tests after the other had finished (measured: 105 s vs 86 s).
 PYTEST_WORKERS ?= auto
 
 .PHONY: run web test lint typecheck pytest bench soak clean postgres chromium lock
@@ -44,7 +46,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test: $(STAMP) postgres chromium lint typecheck pytest
 

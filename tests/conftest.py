@@ -3,8 +3,9 @@ database fixtures of ``tests/db_fixtures.py``), and two rules for every test:
 
 - a test that starts a process (the bot, the terminal check, a PostgreSQL tool) is marked ``slow``,
   or it fails saying so;
-- ``slow`` tests are collected first, so that pytest-xdist hands the long ones out before the many
-  short ones and no worker is left with a long test at the end.
+- ``slow`` tests are collected first, so that pytest-xdist starts the long ones before the many
+  short ones and no worker is left with a long test at the end (`--dist worksteal`, in the
+  Makefile, lets an idle worker take half of the queue of a busy one).
 """
 
 from __future__ import annotations
