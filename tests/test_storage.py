@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -335,6 +336,35 @@ async def test_sqlite_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         pragma["busy_timeout"] = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
     engine.dispose()
     assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 5000}
+
+
+async def test_a_write_lock_held_elsewhere_never_stalls_the_event_loop(tmp_path: Path, flow: Flow) -> None:
+    """SQLite updates run on the event loop when the write lock is free; when another process
+    holds it, the update waits in a worker thread (with the 5 s busy timeout), so every other chat
+    is still served, and it completes once the lock is released."""
+    path = tmp_path / "locked.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate(url)
+    store = SqlStore(url=url, ttl=TTL)
+    record = started(flow)
+    try:
+        await store.transact(key=KEY, update_id=1, decide=saving(record))  # on the loop, lock free
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            waiting = asyncio.create_task(store.transact(key=OTHER, update_id=2, decide=saving(record)))
+            started_at = time.monotonic()
+            with pytest.raises(TimeoutError):  # the loop ran the timeout: it was not held
+                await asyncio.wait_for(asyncio.shield(waiting), 0.2)
+            assert time.monotonic() - started_at < 2.5, "the event loop waited on the write lock"
+            assert not waiting.done()
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await asyncio.wait_for(waiting, 10)
+        assert await load(store, OTHER) == record
+    finally:
+        await store.close()
 
 
 def test_database_urls() -> None:
