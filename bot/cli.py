@@ -21,6 +21,7 @@ from flows.deployment import check_deployable
 from flows.directory import EXAMPLE_CONTACTS, ContactsError, load_directory
 from flows.schema import ContentError, load_content
 from storage.base import StoreUnavailable, chat_key
+from storage.deferred import DeferredStore
 
 
 def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
@@ -29,8 +30,12 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     # The terminal is one throwaway chat: its key is random per run, so nothing links runs, and
     # its open check is deleted on leaving. A run pretending another time (--now) is practice and
     # is never counted in the figures.
-    service = wiring.service(settings, wiring.clock(args.now), channel="terminal", counting=args.now is None)
-    return run_console(service, key=chat_key(secrets.token_bytes(32), 0, 0))
+    # Its first screen is shown while the database opens behind it (the store waits for that).
+    service = wiring.service(
+        settings, wiring.clock(args.now), channel="terminal", counting=args.now is None, open_later=True
+    )
+    begin = service.store.begin if isinstance(service.store, DeferredStore) else None
+    return run_console(service, key=chat_key(secrets.token_bytes(32), 0, 0), after_first_screen=begin)
 
 
 def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:

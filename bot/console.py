@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from bot.render import to_text
@@ -39,9 +40,15 @@ class Console:
     """A read-choose-show loop over :class:`CheckService`."""
 
     def __init__(
-        self, service: CheckService, key: str, out: TextIO = sys.stdout, inp: TextIO = sys.stdin
+        self,
+        service: CheckService,
+        key: str,
+        out: TextIO = sys.stdout,
+        inp: TextIO = sys.stdin,
+        after_first_screen: Callable[[], None] | None = None,
     ) -> None:
         self.service = service
+        self.after_first_screen = after_first_screen
         self.key = key
         self.out = out
         self.inp = inp
@@ -117,6 +124,8 @@ class Console:
 
     async def _loop(self) -> int:
         self.show(self.screen)
+        if self.after_first_screen is not None:
+            self.after_first_screen()  # e.g. open the database while the practitioner reads
         while True:
             line = await asyncio.to_thread(self.inp.readline)
             if not line:
@@ -138,10 +147,18 @@ class Console:
                 self.show(self.service.safety_net())
 
 
-def run_console(service: CheckService, *, key: str, inp: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+def run_console(
+    service: CheckService,
+    *,
+    key: str,
+    inp: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    after_first_screen: Callable[[], None] | None = None,
+) -> int:
     """Run the terminal check until EOF, 'q' or Ctrl-C."""
     try:
-        return asyncio.run(Console(service, key, out=out, inp=inp).run())
+        console = Console(service, key, out=out, inp=inp, after_first_screen=after_first_screen)
+        return asyncio.run(console.run())
     except KeyboardInterrupt:
         print("\n" + (GOODBYE_COUNTED if service.counting else GOODBYE), file=out)
         return 0

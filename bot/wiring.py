@@ -17,6 +17,8 @@ from flows.directory import EXAMPLE_CONTACTS, YamlDirectory, load_directory
 from flows.machine import Flow
 from flows.schema import Content, load_content
 from flows.screens import Channel
+from storage.base import ConversationStore
+from storage.deferred import DeferredStore
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -60,16 +62,27 @@ def service(
     *,
     channel: Channel = "telegram",
     counting: bool = True,
+    open_later: bool = False,
 ) -> CheckService:
-    """The check service over the configured store, its schema brought up to date first."""
-    from storage.sql import SqlStore, migrate
+    """The check service over the configured store, its schema brought up to date first.
 
+    ``open_later`` (the terminal): the store is a :class:`DeferredStore`, opened in a background
+    thread once its ``begin`` is called, so the first screen can be shown before the database
+    layer is even imported.
+    """
     directory = contacts(settings)
     url = database_url(settings)
-    migrate(url)
-    # Every write is checked to hold codes only (storage/sql.py); what is read back is checked
-    # against the content by the flow before use.
-    store = SqlStore(url=url, ttl=dt.timedelta(hours=settings.session_ttl_hours))
+    ttl = dt.timedelta(hours=settings.session_ttl_hours)
+
+    def open_store() -> ConversationStore:
+        from storage.sql import SqlStore, migrate
+
+        migrate(url)
+        # Every write is checked to hold codes only (storage/sql.py); what is read back is checked
+        # against the content by the flow before use.
+        return SqlStore(url=url, ttl=ttl)
+
+    store = DeferredStore(open_store) if open_later else open_store()
     return CheckService(
         flow=flow(settings, directory),
         store=store,

@@ -102,6 +102,20 @@ def test_make_run_without_a_token_starts_the_terminal_check() -> None:
     assert "CSE concern check" in proc.stdout
 
 
+def test_a_database_that_cannot_open_still_gives_the_first_screen_then_999_and_the_contacts(
+    tmp_path: Path,
+) -> None:
+    # The first screen comes before the database opens (behind it, while the practitioner reads);
+    # when it cannot open, the first choice gets the safety net, never a crash.
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    proc = run("1\n", "console", DATABASE_URL=f"sqlite:///{not_a_folder / 'bot.db'}")
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    welcome, _, after = proc.stdout.partition("Something went wrong on our side")
+    assert "Start the check" in welcome
+    assert "Call 999 now" in after and "Child Protection Coordinator" in after
+
+
 def test_eof_exits_cleanly() -> None:
     proc = run("", "console")
     assert proc.returncode == 0 and "Traceback" not in proc.stderr
