@@ -270,10 +270,14 @@ async def run_bot(
 
 
 def bare_application(
-    api: BenchTelegram, handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
+    api: BenchTelegram,
+    handler: Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]],
+    *,
+    rate_limiter: bool = False,
 ) -> AnyApp:
-    """Bare PTB with the bot's settings (same double, Defaults and concurrency) and one handler."""
-    app: AnyApp = (
+    """Bare PTB with the bot's settings (same double, Defaults and concurrency) and one handler;
+    with ``rate_limiter``, also the bot's ``AIORateLimiter``, lifted as on the bot's side."""
+    builder: Any = (  # Any: the builder's type parameters change with .rate_limiter()
         Application.builder()
         .token(TOKEN)
         .base_url(f"{BASE_URL}/bot")
@@ -281,8 +285,12 @@ def bare_application(
         .concurrent_updates(CONCURRENCY)
         .request(TimedRequest(api))
         .get_updates_request(TimedRequest(api))
-        .build()
     )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    app: AnyApp = builder.build()
+    if rate_limiter:
+        lift_rate_limit(app)
     app.add_handler(TypeHandler(Update, handler))
     return app
 
@@ -339,7 +347,8 @@ def same_traffic_application(api: BenchTelegram, bot_calls: dict[int, list[CallS
         calls = bot_calls.get(update.update_id, [])
         await asyncio.gather(*(call(ctx.bot, c.method, c.params or {}) for c in calls))
 
-    return bare_application(api, replay)
+    # The same Application settings as the bot, its rate limiter (lifted) included (issue 14).
+    return bare_application(api, replay, rate_limiter=True)
 
 
 async def run_floor(

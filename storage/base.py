@@ -11,7 +11,6 @@ Nothing here can hold free text: a :class:`Record` is codes and integers only.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -105,11 +104,11 @@ class ConversationStore(Protocol):
 def chat_key(secret: bytes, bot_id: int, chat_id: int) -> str:
     """Pseudonymous key of a chat: HMAC-SHA256 of the bot id and chat id under a secret."""
     msg = f"{bot_id}:{chat_id}".encode()
-    return hmac.new(secret, msg, hashlib.sha256).hexdigest()
+    return hmac.digest(secret, msg, "sha256").hex()  # = hmac.new(…).hexdigest(), in one C call
 
 
 def web_key(secret: bytes, session_id: str) -> str:
     """Pseudonymous key of a web session: HMAC-SHA256 of the random session id under the same
     secret, in its own domain (``web\\0`` prefix; a chat key's message is ``<digits>:<digits>``),
     so a web key can never equal a Telegram key."""
-    return hmac.new(secret, b"web\0" + session_id.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(secret, b"web\0" + session_id.encode(), "sha256").hex()

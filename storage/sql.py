@@ -674,7 +674,10 @@ class _HotSql:
     def param(self, when: dt.datetime) -> Any:
         """A timestamp as the column type stores it."""
         utc = when.astimezone(dt.UTC)
-        return utc if self.backend == "postgresql" else f"{utc.replace(tzinfo=None):%Y-%m-%d %H:%M:%S.%f}"
+        if self.backend == "postgresql":
+            return utc
+        # "YYYY-MM-DD HH:MM:SS.ffffff", as SQLAlchemy's SQLite DateTime writes it (microseconds always)
+        return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
 
     def day(self, day: dt.date) -> Any:
         """A date as the column type stores it (SQLite: ISO text, as SQLAlchemy writes it)."""

@@ -12,6 +12,7 @@ import asyncio
 import json
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +26,10 @@ from bench.double import (
     sequential_round_trips,
     stamp_tasks,
 )
+from bench.load import bot_settings, lift_rate_limit, same_traffic_application
 from bench.run import main, table
+from bot import wiring
+from bot.telegram.app import build_application
 
 pytestmark = pytest.mark.slow
 CHECKS = 8  # two of each level; a third open a lookup mid-check, a third the emergency button
@@ -136,3 +140,22 @@ async def test_round_trips_count_calls_awaited_one_after_another_not_calls_made_
     await asyncio.gather(call("setMyCommands"), call("deleteWebhook"))
     CURRENT.reset(token)
     assert sequential_round_trips(after.calls) == 2
+
+
+def test_the_same_traffic_floor_has_the_bots_application_settings(tmp_path: Path) -> None:
+    """The floor the cost goal is judged against runs with the bot's Defaults, concurrency and
+    rate limiter (lifted on both sides), so what remains between them is the bot's own work."""
+    settings = bot_settings(f"sqlite:///{tmp_path / 'b.sqlite3'}")
+    ours = build_application(
+        settings, wiring.service(settings, wiring.clock(None)), request=TimedRequest(BenchTelegram())
+    )
+    lift_rate_limit(ours)
+    floor = same_traffic_application(BenchTelegram(), {})
+
+    def limits(app: Any) -> tuple[type, float] | None:
+        limiter = app.bot.rate_limiter
+        return None if limiter is None else (type(limiter), limiter._base_limiter.max_rate)
+
+    assert limits(floor) == limits(ours) is not None
+    assert floor.bot.defaults == ours.bot.defaults
+    assert floor.update_processor.max_concurrent_updates == ours.update_processor.max_concurrent_updates
