@@ -1,13 +1,15 @@
 """The database store: SQLite by default (one process), PostgreSQL for several workers, one code path.
 
 :class:`SqlStore` implements :class:`storage.base.ConversationStore`. Each ``transact`` is a single
-transaction: record the update id, load the row locked, run ``decide``, save, count. On PostgreSQL
-it runs in a worker thread (``asyncio.to_thread``) and locks the row with ``SELECT … FOR UPDATE``.
-On SQLite every transaction starts with ``BEGIN IMMEDIATE`` and so holds the single write lock from
-the start; the per-update one runs on the event loop thread when that lock is free at once (a few
-indexed statements and a commit that does not wait for the disk) and in a worker thread when another
-process holds it, so the event loop never waits on the database. Everything else runs in a worker
-thread.
+transaction: record the update id, load the row locked, run ``decide``, save, count (the statements
+are :meth:`SqlStore._steps`, whatever runs them). On PostgreSQL it runs on the event loop over
+psycopg's async connections (:mod:`storage.pg_async`), every round trip awaited, and locks the row
+with ``SELECT … FOR UPDATE``. On SQLite every transaction starts with ``BEGIN IMMEDIATE`` and so
+holds the single write lock from the start; the per-update one runs on the event loop thread when
+that lock is free at once (a few indexed statements and a commit that does not wait for the disk)
+and in a worker thread when another process holds it. Either way the event loop never waits on the
+database. Everything else (purge, forget, counters, figures) runs synchronously through SQLAlchemy
+in a worker thread (``asyncio.to_thread``).
 
 Privacy: rows hold codes only. A record is checked by ``validate`` (the content) before it is
 written, keys must look like :func:`storage.base.chat_key` output, the engine hides SQL parameters
@@ -28,7 +30,7 @@ import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,6 +56,8 @@ from storage.tables import (
 
 if TYPE_CHECKING:
     from alembic.config import Config
+
+    from storage.pg_async import AsyncPg
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -219,6 +223,12 @@ class SqlStore:
         # runs on the loop or in a thread, so calls queue here rather than in threads.
         self._turn: asyncio.Lock | None = None
         self._turn_loop: asyncio.AbstractEventLoop | None = None
+        # PostgreSQL: the per-update transaction on the event loop, over async connections.
+        self._pg: AsyncPg | None = None
+        if self.backend == "postgresql":
+            from storage.pg_async import AsyncPg, libpq_conninfo
+
+            self._pg = AsyncPg(libpq_conninfo(database_url(url), PG_CONNECT_TIMEOUT_SECONDS))
 
     # -- the ConversationStore contract ----------------------------------------------------------
     async def transact(
@@ -244,6 +254,14 @@ class SqlStore:
                 return decision
             raise StoreUnavailable("conversation row contended; try again")
 
+        if self._pg is not None:
+            for _ in range(_ATTEMPTS):
+                try:
+                    decision, _deleted = await self._pg.transaction(self._steps(key, update_id, decide))
+                except _KeyTaken:
+                    continue
+                return decision
+            raise StoreUnavailable("conversation row contended; try again")
         if self.backend != "sqlite":
             return await self._run(work)
         async with self._sqlite_turn():
@@ -395,6 +413,9 @@ class SqlStore:
     async def close(self) -> None:
         """Release connections (the store can still be used afterwards; it reconnects)."""
 
+        if self._pg is not None:
+            await self._pg.close()
+
         def release() -> None:
             self._drop_held()
             self.engine.dispose()
@@ -499,6 +520,22 @@ class SqlStore:
     ) -> tuple[Decision, bool]:
         """The statements of one ``transact``, inside a transaction the caller opened; ``run``
         executes one and returns its first row (or None)."""
+        steps = self._steps(key, update_id, decide)
+        try:
+            statement = next(steps)
+            while True:
+                statement = steps.send(run(*statement))
+        except StopIteration as done:
+            result: tuple[Decision, bool] = done.value
+            return result
+
+    def _steps(
+        self, key: str, update_id: int | None, decide: Callable[[Record | None], Decision]
+    ) -> Generator[tuple[str, dict[str, Any]], Any, tuple[Decision, bool]]:
+        """The statements of one ``transact``, whatever runs them: yields each (statement,
+        parameters) and is sent its first row (or None); returns the decision and whether a
+        conversation row was deleted. Run synchronously by :meth:`_statements` (SQLite, and
+        PostgreSQL in a thread) and asynchronously by :class:`storage.pg_async.AsyncPg`."""
         sql, put = self._hot, self._hot.param
         deleted = False
         now = dt.datetime.now(dt.UTC)
@@ -506,26 +543,26 @@ class SqlStore:
         # same update id waits on the primary key and then sees the conflict.
         if update_id is not None:
             seen = {"update_id": update_id, "seen_at": put(now)}
-            if run(sql.record_update, seen) is None:
+            if (yield sql.record_update, seen) is None:
                 raise Duplicate(update_id)
-        row = run(sql.load, {"key": key})
+        row = yield sql.load, {"key": key}
         expired = row is not None and sql.when(row[6]) <= now
         current = None if row is None or expired else sql.record(row)
         decision = decide(current)
         if decision.changed:
             if decision.record is None:
                 if row is not None:
-                    run(sql.delete, {"key": key})
+                    yield sql.delete, {"key": key}
                     deleted = True
             else:
                 values = self._row_values(decision.record, now)
                 values = {**values, "data": sql.json(values["data"]), "key": key}
                 values["updated_at"], values["expires_at"] = put(now), put(values["expires_at"])
                 if row is None:
-                    if run(sql.insert, values) is None:
+                    if (yield sql.insert, values) is None:
                         raise _KeyTaken
                 else:
-                    run(sql.update, values)
+                    yield sql.update, values
         if decision.count is not None:
             c = decision.count
             count = {
@@ -535,7 +572,7 @@ class SqlStore:
                 "service": _short("service", c.service, CODE_LENGTH),
                 "channel": _short("channel", c.channel, CODE_LENGTH),
             }
-            run(sql.count_outcome, count)
+            yield sql.count_outcome, count
         return decision, deleted
 
     def _row_values(self, record: Record, now: dt.datetime) -> dict[str, Any]:

@@ -563,6 +563,23 @@ async def test_database_down_and_back(database: Database, flow: Flow) -> None:
     await s.close()
 
 
+@pytest.mark.slow  # pg_ctl stop and start
+async def test_a_postgresql_restart_between_updates_costs_no_update(
+    pg_database: Database, flow: Flow
+) -> None:
+    # The store's connection from before the restart is dead; the next update must still succeed
+    # (it fails at BEGIN, before anything is sent, and runs again on a new connection).
+    migrate(pg_database.url)
+    s = SqlStore(url=pg_database.url, ttl=TTL, validate=flow.load)
+    record = started(flow)
+    await s.transact(key=KEY, update_id=1, decide=lambda _: put(record))
+    await asyncio.to_thread(pg_database.stop)
+    await asyncio.to_thread(pg_database.start)
+    await s.transact(key=OTHER, update_id=2, decide=lambda _: put(record))
+    assert await load(s, OTHER) == record
+    await s.close()
+
+
 async def test_unreachable_server_is_unavailable() -> None:
     s = SqlStore(url="postgresql://nobody@127.0.0.1:1/none", ttl=TTL)
     with pytest.raises(StoreUnavailable):
