@@ -262,9 +262,7 @@ class SqlStore:
                     continue
                 return decision
             raise StoreUnavailable("conversation row contended; try again")
-        if self.backend != "sqlite":
-            return await self._run(work)
-        async with self._sqlite_turn():
+        async with self._sqlite_turn():  # SQLite (database_url admits only the two)
             with _mapped_errors():
                 done = self._on_loop(key, update_id, decide)
             if done is None:
