@@ -56,6 +56,7 @@ class Console:
         self.token: Token | None = None
         self.in_check = False
         self.discarded = False
+        self.deleted = True  # until deleting the open check fails
 
     def show(self, screen: Screen) -> None:
         print("\n" + "─" * 60, file=self.out)
@@ -110,10 +111,13 @@ class Console:
         except Exception as err:  # noqa: BLE001 - leaving must never fail; the row expires anyway
             note = f"(Could not delete the open check now: {type(err).__name__}. It expires by itself.)"
             print(note, file=self.out)
+            self.deleted = False
 
     async def goodbye(self) -> int:
         await self.discard()
-        print("\n" + (GOODBYE_COUNTED if self.service.counting else GOODBYE), file=self.out)
+        # Never "your answers were deleted" when that just failed (the note above says so).
+        words = (GOODBYE_COUNTED if self.service.counting else GOODBYE) if self.deleted else "Goodbye."
+        print("\n" + words, file=self.out)
         return 0
 
     async def run(self) -> int:

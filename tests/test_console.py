@@ -114,6 +114,9 @@ def test_a_database_that_cannot_open_still_gives_the_first_screen_then_999_and_t
     welcome, _, after = proc.stdout.partition("Something went wrong on our side")
     assert "Start the check" in welcome
     assert "Call 999 now" in after and "Child Protection Coordinator" in after
+    # Leaving says honestly that nothing could be deleted, and never claims it was.
+    assert "Could not delete the open check now" in after
+    assert "deleted" not in after.rpartition("It expires by itself.")[2]
 
 
 def test_eof_exits_cleanly() -> None:
