@@ -113,11 +113,16 @@ class Console:
             print(note, file=self.out)
             self.deleted = False
 
+    def farewell(self) -> str:
+        """The last line; never "your answers were deleted" when deleting just failed (the note
+        printed then says so)."""
+        if not self.deleted:
+            return "Goodbye."
+        return GOODBYE_COUNTED if self.service.counting else GOODBYE
+
     async def goodbye(self) -> int:
         await self.discard()
-        # Never "your answers were deleted" when that just failed (the note above says so).
-        words = (GOODBYE_COUNTED if self.service.counting else GOODBYE) if self.deleted else "Goodbye."
-        print("\n" + words, file=self.out)
+        print("\n" + self.farewell(), file=self.out)
         return 0
 
     async def run(self) -> int:
@@ -160,9 +165,9 @@ def run_console(
     after_first_screen: Callable[[], None] | None = None,
 ) -> int:
     """Run the terminal check until EOF, 'q' or Ctrl-C."""
+    console = Console(service, key, out=out, inp=inp, after_first_screen=after_first_screen)
     try:
-        console = Console(service, key, out=out, inp=inp, after_first_screen=after_first_screen)
         return asyncio.run(console.run())
     except KeyboardInterrupt:
-        print("\n" + (GOODBYE_COUNTED if service.counting else GOODBYE), file=out)
+        print("\n" + console.farewell(), file=out)
         return 0
