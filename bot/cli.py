@@ -185,7 +185,8 @@ def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
 def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asyncio.Event], Awaitable[None]]]:
     """WEB_ENABLED=true: the web page over the Telegram service's sibling (channel web), served
     from the webhook's process and event loop on WEB_LISTEN:WEB_PORT."""
-    from bot.web.app import create_app, serve_beside
+    from bot.web.routes import create_app
+    from bot.web.server import serve_beside
 
     assert settings.chat_key_secret is not None
     secret = settings.chat_key_secret.get_secret_value().encode()
@@ -200,7 +201,8 @@ def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asynci
 
 def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     """The check as a web page (bot/web): same content, rules, contacts routing and store."""
-    from bot.web.app import create_app, serve
+    from bot.web.routes import create_app
+    from bot.web.server import serve
 
     problems = settings.secret_problems()
     if _refused("the web page", problems + _contacts_problems(settings)):

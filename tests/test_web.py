@@ -15,7 +15,8 @@ from starlette.testclient import TestClient
 
 from bot.service import CheckService
 from bot.stats import load_stats
-from bot.web.app import COOKIE, create_app
+from bot.web.routes import create_app
+from bot.web.session import COOKIE
 from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import Content
@@ -369,7 +370,7 @@ async def test_workers_beside_their_webhooks_share_one_web_port_and_a_taken_port
 
     import httpx
 
-    from bot.web.app import serve_beside
+    from bot.web.server import serve_beside
     from tests.helpers import free_port
 
     port = free_port()
@@ -395,7 +396,7 @@ async def test_workers_beside_their_webhooks_share_one_web_port_and_a_taken_port
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         busy = taken.getsockname()[1]
-        with caplog.at_level("ERROR", logger="bot.web.app"):
+        with caplog.at_level("ERROR", logger="bot.web.server"):
             await serve_beside(apps[0], host="127.0.0.1", port=busy, stop=asyncio.Event())
     assert "web page not served" in caplog.text
 
