@@ -19,7 +19,7 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.service import CheckService
 from flows.deployment import check_deployable
 from flows.directory import EXAMPLE_CONTACTS, ContactsError, load_directory
-from flows.schema import ContentError, load_content
+from flows.schema import ContentError, load_content, release_problems
 from storage.base import StoreUnavailable, chat_key
 from storage.deferred import DeferredStore
 
@@ -32,8 +32,15 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     # is never counted in the figures.
     # Its first screen is shown while the database opens behind it (the store waits for that).
     service = wiring.service(
-        settings, wiring.clock(args.now), channel="terminal", counting=args.now is None, open_later=True
+        settings,
+        wiring.clock(args.now),
+        channel="terminal",
+        counting=args.now is None,
+        open_later=True,
+        draft=getattr(args, "draft", False),
     )
+    if service.draft:
+        print(f"{service.flow.content.texts.draft_banner} Nothing from this preview is counted.\n")
     begin = service.store.begin if isinstance(service.store, DeferredStore) else None
     return run_console(service, key=chat_key(secrets.token_bytes(32), 0, 0), after_first_screen=begin)
 
@@ -123,13 +130,23 @@ def cmd_reload(settings: Settings, _args: argparse.Namespace) -> int:
     return 0 if sent else 1
 
 
-def cmd_validate(settings: Settings, _args: argparse.Namespace) -> int:
-    """Check the content and contacts files; print each problem; non-zero exit on any."""
+def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
+    """Check the content and contacts files; print each problem; non-zero exit on any.
+
+    The content version must have a changelog entry; with ``--draft`` an entry not yet approved
+    is allowed (a reviewer checking a draft), otherwise it is a problem too."""
     problems: list[str] = []
     try:
-        load_content(settings.content_file)
+        content = load_content(settings.content_file)
     except ContentError as err:
         problems += str(err).splitlines()
+    else:
+        release = release_problems(content)
+        if args.draft and content.release() is not None:
+            for line in release:
+                print(f"{settings.content_file}: note: {line}")
+        else:
+            problems += [f"{settings.content_file}: {line}" for line in release]
     contacts = settings.contacts_file or EXAMPLE_CONTACTS
     try:
         directory = load_directory(contacts)
@@ -161,6 +178,14 @@ def _contacts_problems(settings: Settings) -> list[str]:
     return [f"CONTACTS_FILE {settings.contacts_file}: {p}" for p in check_deployable(directory)]
 
 
+def _content_problems(settings: Settings) -> list[str]:
+    """What stops Telegram mode on this content file: a draft (not approved) is never live."""
+    return [
+        f"CONTENT_FILE {settings.content_file}: {p}"
+        for p in release_problems(load_content(settings.content_file))
+    ]
+
+
 def _refused(what: str, problems: list[str]) -> bool:
     """Print why ``what`` cannot start, one line each; True when there is any reason."""
     if problems:
@@ -174,7 +199,7 @@ def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
     """Telegram mode, refused until settings and contacts are fit for real use."""
     from bot.telegram.app import run_telegram
 
-    problems = settings.telegram_problems()
+    problems = settings.telegram_problems() + _content_problems(settings)
     if _refused("Telegram mode", problems + _contacts_problems(settings)):
         return 2
     now = wiring.clock(args.now)
@@ -205,11 +230,22 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     from bot.web.server import serve
 
     problems = settings.secret_problems()
-    if _refused("the web page", problems + _contacts_problems(settings)):
+    contacts_problems = _contacts_problems(settings)
+    if args.draft:
+        # A reviewer previewing a draft contacts file: its problems are shown, not refused.
+        for line in contacts_problems:
+            print(f"note: {line}")
+        contacts_problems = []
+    if _refused("the web page", problems + contacts_problems):
         return 2
     assert settings.chat_key_secret is not None
-    # A run pretending another time (--now) is practice, never counted, as in the terminal.
-    service = wiring.service(settings, wiring.clock(args.now), channel="web", counting=args.now is None)
+    # A run pretending another time (--now) is practice, never counted, as in the terminal; a
+    # draft preview is never counted either, and says "DRAFT – not for use" on every page.
+    service = wiring.service(
+        settings, wiring.clock(args.now), channel="web", counting=args.now is None, draft=args.draft
+    )
+    if service.draft:
+        print(f"{service.flow.content.texts.draft_banner} Nothing from this preview is counted.")
     app = create_app(
         service,
         secret=settings.chat_key_secret.get_secret_value().encode(),
@@ -232,6 +268,19 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     finally:
         remove_pid(pid_file)
     return 0
+
+
+def _with_files(settings: Settings, args: argparse.Namespace) -> Settings:
+    """The settings with ``--content`` / ``--contacts`` (a reviewer's draft files) in place."""
+    update = {
+        key: value
+        for key, value in (
+            ("content_file", getattr(args, "content", None)),
+            ("contacts_file", getattr(args, "contacts", None)),
+        )
+        if value is not None
+    }
+    return settings.model_copy(update=update) if update else settings
 
 
 COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] = {
@@ -257,6 +306,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--now", help="pretend it is this local time, e.g. '2026-12-05 21:40'")
         if name == "web":
             p.add_argument("--port", type=int, help="listen on this port instead of WEB_PORT")
+        if name in ("console", "web", "validate"):
+            p.add_argument(
+                "--draft",
+                action="store_true",
+                help="preview or check a draft: 'DRAFT - not for use' on every screen, never counted",
+            )
+            p.add_argument("--content", type=Path, help="this content file instead of CONTENT_FILE")
+            p.add_argument("--contacts", type=Path, help="this contacts file instead of CONTACTS_FILE")
         if name == "backup":
             p.add_argument("path", help="the new backup file (SQLite) or dump file (PostgreSQL)")
     args = parser.parse_args(argv)
@@ -265,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logs.configure("WARNING")
     try:
-        settings = load_settings()
+        settings = _with_files(load_settings(), args)
         # LOG_LEVEL applies to our own loggers; libraries that could log the token or an update's
         # contents stay at WARNING (see bot.telegram.app.quiet_libraries), and whatever they log
         # passes the body filter on every handler (bot.logs.NoBodies).

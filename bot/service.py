@@ -90,6 +90,7 @@ class CheckService:
         clock: Callable[[], dt.datetime],
         channel: Channel = "telegram",
         counting: bool = True,
+        draft: bool = False,
     ) -> None:
         self.flow = flow
         self.screens = Screens(flow)
@@ -99,7 +100,10 @@ class CheckService:
         self.channel: Channel = channel
         # False for practice runs (a terminal pretending another time with --now): nothing
         # they do reaches the anonymous figures.
-        self.counting = counting
+        # A draft preview (content not yet approved, or a reviewer's --draft): "DRAFT – not for
+        # use" on every screen, and never counted.
+        self.draft = draft or flow.content.is_draft
+        self.counting = counting and not self.draft
         self._siblings: list[CheckService] = []
 
     def sibling(self, channel: Channel) -> CheckService:
@@ -112,6 +116,7 @@ class CheckService:
             clock=self.clock,
             channel=channel,
             counting=self.counting,
+            draft=self.draft,
         )
         self._siblings.append(other)
         return other
@@ -130,7 +135,7 @@ class CheckService:
             other.directory = directory
 
     def context(self, service: str | None = None) -> Context:
-        return Context(self.directory, self.clock(), service, self.channel)
+        return Context(self.directory, self.clock(), service, self.channel, self.draft)
 
     # -- the check -----------------------------------------------------------------------
     async def start(self, *, key: str, update_id: int | None, anchor: int | None = None) -> Reply:

@@ -63,9 +63,12 @@ def service(
     channel: Channel = "telegram",
     counting: bool = True,
     open_later: bool = False,
+    draft: bool = False,
 ) -> CheckService:
     """The check service over the configured store, its schema brought up to date first.
 
+    ``draft``: a reviewer's preview of a draft content or contacts file (see
+    :class:`CheckService`); content whose version is not approved is always a draft.
     ``open_later`` (the terminal): the store is a :class:`DeferredStore`, opened in a background
     thread once its ``begin`` is called, so the first screen can be shown before the database
     layer is even imported.
@@ -90,4 +93,5 @@ def service(
         clock=now,
         channel=channel,
         counting=counting,
+        draft=draft,
     )

@@ -26,6 +26,7 @@ def safe_yaml(text: str) -> Any:
     """Parse YAML with a safe loader (plain data only, never objects)."""
     return yaml.load(text, Loader=_SAFE_LOADER)  # noqa: S506 - CSafeLoader/SafeLoader are the safe ones
 
+
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,24}$")]
 # A button label: short enough to read at a glance on a phone.
@@ -63,6 +64,44 @@ class Meta(_Strict):
     review_due: dt.date
     owner: Text
     sources: list[Source] = Field(min_length=1)
+
+
+# How the National Guidance for Child Protection in Scotland labels its changes (its "Changes
+# to this version" table): a significant amendment (SA), new text (NT), a minor amendment (MA),
+# a link update (U).
+ChangeLabel = Literal["SA", "NT", "MA", "U"]
+
+
+class Change(_Strict):
+    """One change in a content version: its label, what changed and why."""
+
+    label: ChangeLabel
+    what: Text
+    reason: Text
+
+
+class Release(_Strict):
+    """One content version in the changelog: its date, its changes, and who approved it.
+
+    ``approved_by`` is a role (never a person's name); with no approval the version is a draft:
+    previewed in the terminal or on the web page marked "not for use", refused by Telegram mode.
+    """
+
+    version: Text
+    date: dt.date
+    changes: list[Change] = Field(min_length=1)
+    approved_by: Text | None = None
+    approved_on: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _approval(self) -> Release:
+        if (self.approved_by is None) != (self.approved_on is None):
+            raise ValueError("'approved_by' and 'approved_on' go together (neither: a draft)")
+        return self
+
+    @property
+    def approved(self) -> bool:
+        return self.approved_by is not None
 
 
 class Item(_Strict):
@@ -241,6 +280,29 @@ class WebTexts(_Strict):
     privacy: list[Text] = Field(min_length=1)
 
 
+class AboutTexts(_Strict):
+    """The "About this check" page beyond its opening lines (``texts.about``). Lines in braces
+    are filled in from the content file: ``{version}``, ``{date}`` (of the version), ``{role}``,
+    ``{approved_on}``, ``{owner}``, ``{due}``, ``{reviewed}``."""
+
+    audience_title: Text
+    audience: list[Text] = Field(min_length=1)
+    not_title: Text
+    not_lines: list[Text] = Field(min_length=1)
+    device_title: Text
+    device: list[Text] = Field(min_length=1)
+    owner_title: Text
+    version: Text
+    approved: Text
+    draft: Text
+    review: Text
+    owner: Text
+    changes_title: Text
+    report_title: Text
+    report: list[Text] = Field(min_length=1)
+    sources_title: Text
+
+
 class Texts(_Strict):
     """Wording of every screen that is not a step or an outcome."""
 
@@ -285,6 +347,9 @@ class Texts(_Strict):
     privacy_telegram: list[Text] = Field(default_factory=list)
     about_title: Text
     about: list[Text] = Field(min_length=1)
+    about_page: AboutTexts
+    # On every screen of a draft preview (cse-triage console/web --draft, or content not approved).
+    draft_banner: Text
     web: WebTexts
 
 
@@ -307,6 +372,8 @@ class Content(_Strict):
     disclaimer: Text
     lookups: Lookups
     texts: Texts
+    # Every content version, newest first: `cse-triage validate` refuses a version with no entry.
+    changelog: list[Release] = Field(default_factory=list)
 
     # Convenience views (not part of the file) -------------------------------------------
     def item(self, item_id: str) -> Item:
@@ -320,6 +387,16 @@ class Content(_Strict):
             if st.id == step_id:
                 return st
         raise KeyError(step_id)
+
+    def release(self) -> Release | None:
+        """The changelog entry of this file's version (``meta.version``), if there is one."""
+        return next((r for r in self.changelog if r.version == self.meta.version), None)
+
+    @property
+    def is_draft(self) -> bool:
+        """True until this version has an approved changelog entry: a draft is previewed, never live."""
+        release = self.release()
+        return release is None or not release.approved
 
     @property
     def indicator_ids(self) -> frozenset[str]:
@@ -468,7 +545,53 @@ def _cross_check(c: Content) -> list[str]:  # noqa: C901 - one list of plain che
         for step_id in cond.unsure_any or []:
             if step_id not in step_ids or c.steps[step_ids[step_id]].kind != "multi":
                 problems.append(f"{path}.unsure_any: '{step_id}' is not a multi step")
+    problems += _changelog_problems(c)
     return problems
+
+
+ABOUT_FIELDS = ("version", "date", "role", "approved_on", "owner", "due", "reviewed")
+
+
+def _changelog_problems(c: Content) -> list[str]:
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for r, rel in enumerate(c.changelog):
+        if rel.version in seen:
+            problems.append(
+                f"changelog[{r}].version: '{rel.version}' listed twice (also changelog[{seen[rel.version]}])"
+            )
+        seen.setdefault(rel.version, r)
+        if rel.approved_on is not None and rel.approved_on < rel.date:
+            problems.append(f"changelog[{r}].approved_on: before the version's date")
+    dates = [rel.date for rel in c.changelog]
+    if dates != sorted(dates, reverse=True):
+        problems.append("changelog: list the versions newest first")
+    about = c.texts.about_page
+    for name in ("version", "approved", "draft", "review", "owner"):
+        try:
+            getattr(about, name).format(**dict.fromkeys(ABOUT_FIELDS, ""))
+        except (KeyError, IndexError, ValueError) as err:
+            problems.append(
+                f"texts.about_page.{name}: unknown placeholder {err} (use {', '.join(ABOUT_FIELDS)})"
+            )
+    return problems
+
+
+def release_problems(c: Content) -> list[str]:
+    """What stops this content version going live: no changelog entry, or one not approved."""
+    release = c.release()
+    if release is None:
+        return [
+            f"changelog: no entry for content version '{c.meta.version}' (meta.version). Add one at the "
+            "top: version, date, changes (label SA, NT, MA or U; what; reason), approved_by (a role) "
+            "and approved_on."
+        ]
+    if not release.approved:
+        return [
+            f"changelog: content version '{c.meta.version}' is a draft (no approved_by/approved_on): "
+            "preview it with --draft; it cannot go live until it is approved."
+        ]
+    return []
 
 
 def parse_content(data: Any, source: str = "<content>") -> Content:

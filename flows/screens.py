@@ -100,6 +100,8 @@ class Context:
     now: dt.datetime
     service: str | None = None
     channel: Channel = "telegram"
+    # A draft preview (content not approved, or --draft): "DRAFT – not for use" on every screen.
+    draft: bool = False
 
 
 class Screens:
@@ -131,7 +133,10 @@ class Screens:
         return Section((route.basis,), self.t.contacts_title, "contacts", tuple(lines))
 
     def _banner(self, ctx: Context) -> tuple[Section, ...]:
-        return (Section((self.t.example_contacts,), style="note"),) if ctx.directory.is_example else ()
+        """Notes on top of every screen: a draft preview, example contacts."""
+        draft = (Section((self.t.draft_banner,), style="note"),) if ctx.draft else ()
+        example = (Section((self.t.example_contacts,), style="note"),) if ctx.directory.is_example else ()
+        return (*draft, *example)
 
     # -- the check ---------------------------------------------------------------------------
     def for_conversation(self, conv: Conversation, ctx: Context) -> Screen:
@@ -346,16 +351,7 @@ class Screens:
             lines = (*t.privacy, *extra)
             title, sections = t.privacy_title, (Section(tuple(lines), style="bullets"),)
         elif name == "about":
-            m = c.meta
-            title = t.about_title
-            sources = tuple(f"{s.title}: {s.url}" for s in m.sources)
-            facts = (f"Content version {m.version}, reviewed {m.reviewed_on:%d %B %Y}, owned by {m.owner}.",)
-            sections = (
-                Section(tuple(t.about)),
-                Section(facts),
-                Section(sources, "Sources", "bullets"),
-                Section((c.disclaimer,), style="note"),
-            )
+            title, sections = t.about_title, self._about(ctx)
         elif name == "help":
             title, sections = t.help_title, (Section(tuple(t.help), style="bullets"),)
         else:
@@ -368,6 +364,39 @@ class Screens:
         if name != "emergency":
             rows.append((Button("look:emergency", t.emergency_button),))
         return Screen(f"look:{name}", title, (*self._banner(ctx), *sections), tuple(rows))
+
+    def _about(self, ctx: Context) -> tuple[Section, ...]:
+        """ "About this check": purpose, audience, what it is not, who owns and approved this
+        version, when it is reviewed, how to report a problem, what changed, and the sources."""
+        c, a = self.content, self.t.about_page
+        m, release = c.meta, c.release()
+        fields = {
+            "version": m.version,
+            "date": f"{(release.date if release else m.reviewed_on):%d %B %Y}",
+            "role": (release.approved_by if release else None) or "",
+            "approved_on": f"{release.approved_on:%d %B %Y}" if release and release.approved_on else "",
+            "owner": m.owner,
+            "due": f"{m.review_due:%d %B %Y}",
+            "reviewed": f"{m.reviewed_on:%d %B %Y}",
+        }
+        approval = a.approved if release is not None and release.approved else a.draft
+        facts = tuple(line.format(**fields) for line in (a.version, approval, a.owner, a.review))
+        owner = ctx.directory.content_owner or ContactLine(m.owner)
+        changes = tuple(
+            f"{ch.label}: {ch.what} Why: {ch.reason}" for ch in (release.changes if release else [])
+        )
+        return (
+            Section(tuple(self.t.about)),
+            Section(tuple(a.audience), a.audience_title, "bullets"),
+            Section(tuple(a.not_lines), a.not_title, "bullets"),
+            Section(tuple(a.device), a.device_title),
+            Section(facts, a.owner_title, "bullets"),
+            *((Section(changes, a.changes_title, "bullets"),) if changes else ()),
+            Section(tuple(a.report), a.report_title),
+            Section((), None, "contacts", (owner,)),
+            Section(tuple(f"{s.title}: {s.url}" for s in m.sources), a.sources_title, "bullets"),
+            Section((c.disclaimer,), style="note"),
+        )
 
     def notice(self, text: str, ctx: Context, *, with_contacts: bool = False) -> Screen:
         """A short message; with contacts, it is the safety net shown whenever something fails."""

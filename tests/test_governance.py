@@ -55,10 +55,15 @@ def test_review_date_passed_is_flagged_and_the_bot_keeps_working(content: Conten
 async def test_about_shows_version_review_owner_and_sources_first_the_briefing(content: Content) -> None:
     async with running_bot() as bot:
         await bot.send(ADMIN, "/about")
-        about = bot.last_text(ADMIN)
+        about = bot.texts(ADMIN)  # a long page comes as more than one message
         assert f"Content version {content.meta.version}" in about
         assert f"{content.meta.reviewed_on:%d %B %Y}" in about and content.meta.owner in about
-        assert about.index("7 Minute Briefing") < about.index("National Guidance")
+        release = content.release()
+        assert release is not None and release.approved_by is not None
+        assert release.approved_by in about and f"{content.meta.review_due:%d %B %Y}" in about
+        assert "not a risk assessment tool" in about and "not a medical device" in about
+        sources = about[about.index("Sources") :]
+        assert sources.index("7 Minute Briefing") < sources.index("National Guidance")
 
 
 ROOT = Path(__file__).resolve().parents[1]
