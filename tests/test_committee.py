@@ -207,7 +207,7 @@ def test_a_terminal_draft_preview_says_draft_on_every_screen_and_stats_never_cou
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Emergency: call 999 now" in out
-    assert out.count(DRAFT) >= 5, "the banner at start, then on the welcome, about, danger, notice and outcome"
+    assert out.count(DRAFT) >= 5, "on start, then the welcome, about, danger, notice and outcome"
     assert "Not approved: this is a draft" in out
     assert out.rstrip().endswith("Nothing from this session was kept.")
     with sqlite3.connect(db) as conn:
