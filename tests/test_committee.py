@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 
 from bot.cli import main
 from bot.service import CheckService
-from bot.web.app import create_app
+from bot.web.routes import create_app
 from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import DEFAULT_CONTENT, Content, ContentError, parse_content, release_problems
