@@ -217,7 +217,12 @@ def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asynci
     secret = settings.chat_key_secret.get_secret_value().encode()
 
     def make(service: CheckService) -> Callable[[asyncio.Event], Awaitable[None]]:
-        app = create_app(service.sibling("web"), secret=secret, ttl_hours=settings.session_ttl_hours)
+        app = create_app(
+            service.sibling("web"),
+            secret=secret,
+            ttl_hours=settings.session_ttl_hours,
+            body_timeout=settings.web_body_timeout,
+        )
         print(f"The web page is on http://{settings.web_listen}:{settings.web_port}/", flush=True)
         return lambda stop: serve_beside(app, host=settings.web_listen, port=settings.web_port, stop=stop)
 
@@ -250,6 +255,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
         service,
         secret=settings.chat_key_secret.get_secret_value().encode(),
         ttl_hours=settings.session_ttl_hours,
+        body_timeout=settings.web_body_timeout,
     )
     host, port = settings.web_listen, args.port or settings.web_port
     if settings.contacts_file is None:

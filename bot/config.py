@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8080, ge=1, le=65535)
     # Webhook mode also serves the web page, from the same process, on WEB_LISTEN:WEB_PORT.
     web_enabled: bool = False
+    # As the webhook's: seconds a web connection may wait for a request's headers (or idle between
+    # requests), and for its body (2 KB at most), before it is refused and closed.
+    web_idle_timeout: float = Field(default=10.0, gt=0, le=300)
+    web_body_timeout: float = Field(default=10.0, gt=0, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Polling mode: serve Prometheus /metrics on this port (webhook mode serves it beside /hook).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)

@@ -116,7 +116,7 @@ class WebApp:
     def safety(self, session: Session, *, status: int, text: str | None = None) -> HTMLResponse:
         """999 and the designated contact, from memory: the page for anything that went wrong
         (a refused request is titled as such; a failure is titled "who to call")."""
-        title = self.service.flow.content.texts.web.bad_request_title if status in (400, 404) else None
+        title = self.service.flow.content.texts.web.bad_request_title if status in (400, 404, 413) else None
         try:
             return self.render(self.service.safety_net(text), session, status=status, title=title)
         except Exception as err:  # noqa: BLE001 - even the template failing must leave 999
@@ -275,7 +275,9 @@ def guarded(
     return run
 
 
-def create_app(service: CheckService, *, secret: bytes, ttl_hours: int) -> Starlette:
+def create_app(
+    service: CheckService, *, secret: bytes, ttl_hours: int, body_timeout: float = 10.0
+) -> Starlette:
     """The web app for one service (channel "web")."""
     web = WebApp(service, secret=secret, ttl_hours=ttl_hours)
 
@@ -302,8 +304,20 @@ def create_app(service: CheckService, *, secret: bytes, ttl_hours: int) -> Starl
         route("/healthz", web.healthz, ["GET"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    return Starlette(
+
+    def safety(status: int) -> Response:
+        """The page for a request refused (4xx) or failed (5xx) outside any route."""
+        return web.safety(
+            Session(None),
+            status=status,
+            text=service.flow.content.texts.web.bad_request if status < 500 else None,
+        )
+
+    app = Starlette(
         routes=routes,
         exception_handlers={404: not_found, 405: not_found},
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders, safety=safety, body_timeout=body_timeout)],
     )
+    # No redirect is ever built from the request's Host header ("/look/emergency/" is a 404).
+    app.router.redirect_slashes = False
+    return app
