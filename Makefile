@@ -17,7 +17,7 @@ UV := $(UV_VENV)/bin/uv
 # one worker was left with 60 s of tests after the other had finished (measured: 105 s vs 86 s).
 PYTEST_WORKERS ?= auto
 
-.PHONY: run web test lint typecheck pytest bench soak clean postgres chromium lock bytecode
+.PHONY: run web test lint typecheck pytest bench soak clean postgres chromium lock bytecode dist
 
 # --compile-bytecode: every package's .pyc is written at install, as pip does (uv does not by
 # default), so a process never compiles a library at start-up, even where PYTHONDONTWRITEBYTECODE
@@ -32,8 +32,10 @@ $(STAMP): $(LOCK) pyproject.toml $(UV_VENV)/.installed
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q bot flows storage bench >/dev/null
 
+# Exit status 2 is a refusal to start, already explained on the lines above (a setting or the
+# contacts file to fix): make then stops there, without an error line of its own.
 run: $(STAMP) bytecode
-	@$(BIN)/cse-triage run $(ARGS)
+	@$(BIN)/cse-triage run $(ARGS) || [ $$? -eq 2 ]
 
 postgres:
 	@bash scripts/ensure-postgres.sh
@@ -44,7 +46,7 @@ chromium:
 
 # The check as a web page on http://127.0.0.1:8080/ (WEB_LISTEN, WEB_PORT; needs CHAT_KEY_SECRET).
 web: $(STAMP) bytecode
-	@$(BIN)/cse-triage web $(ARGS)
+	@$(BIN)/cse-triage web $(ARGS) || [ $$? -eq 2 ]
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -87,5 +89,30 @@ $(UV_VENV)/.installed: requirements/tools.lock
 	$(UV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/tools.lock
 	@touch $@
 
+# The install bundle for a production host with no package index (deploy/README.md):
+# dist/cse-triage-VERSION.tar.gz holds this project's wheel, every runtime dependency as a wheel
+# (requirements/runtime.lock, hashes checked when downloaded and again when installed), the lock,
+# deploy/install.sh and the deployment files. Built here (needs the package index); the wheels are
+# for this machine's Python and platform unless DIST_TARGET says otherwise, e.g.
+#   make dist DIST_TARGET="--python-version 3.12 --platform manylinux2014_x86_64"
+VERSION = $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+DIST_DIR ?= dist
+BUNDLE = $(DIST_DIR)/cse-triage-$(VERSION)
+dist: $(STAMP)
+	rm -rf $(BUNDLE) $(BUNDLE).tar.gz build
+	$(UV) build --quiet --wheel --no-build-isolation --python $(BIN)/python -o $(BUNDLE) .
+	PIP_CONFIG_FILE=/dev/null $(UV_VENV)/bin/python -m pip --isolated download --quiet --disable-pip-version-check \
+		--only-binary=:all: --require-hashes $(DIST_TARGET) -r requirements/runtime.lock -d $(BUNDLE)/wheelhouse
+	cp requirements/runtime.lock $(BUNDLE)/requirements.lock
+	cp deploy/install.sh $(BUNDLE)/install.sh
+	mkdir -p $(BUNDLE)/deploy
+	cp deploy/README.md deploy/env.example deploy/*.service deploy/nginx.conf $(BUNDLE)/deploy/
+	cp .env.example $(BUNDLE)/env.example
+	cp flows/content/contacts.example.yaml $(BUNDLE)/contacts.example.yaml
+	echo "$(VERSION)" > $(BUNDLE)/VERSION
+	cd $(BUNDLE) && sha256sum *.whl wheelhouse/*.whl requirements.lock > SHA256SUMS
+	tar -C $(DIST_DIR) -czf $(BUNDLE).tar.gz cse-triage-$(VERSION)
+	@echo "built $(BUNDLE).tar.gz (install: deploy/README.md)"
+
 clean:
-	rm -rf $(VENV) $(UV_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis tests/artifacts
+	rm -rf $(VENV) $(UV_VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis tests/artifacts

@@ -7,6 +7,7 @@ so they never appear in a repr, a log line or an error message.
 from __future__ import annotations
 
 import re
+import textwrap
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -37,7 +38,11 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: an empty setting (`CONTACTS_FILE=` as in .env.example) means unset, so the
+    # default applies instead of an empty path or number.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
@@ -132,6 +137,45 @@ class Settings(BaseSettings):
         if self.contacts_file is None:
             problems.append("CONTACTS_FILE: Telegram mode needs your organisation's contacts file")
         return problems
+
+
+# For `cse-triage --help`: each setting a deployment sets, in the order a deployer needs them
+# (.env.example explains every one at length). tests/test_deploy.py holds it to ``Settings``.
+SETTINGS_HELP: tuple[tuple[str, str], ...] = (
+    (
+        "CONTACTS_FILE",
+        "your organisation's contacts file (copy flows/content/contacts.example.yaml); needed by"
+        " Telegram mode, and by the web page for real numbers",
+    ),
+    ("CHAT_KEY_SECRET", "at least 32 random characters; keys Telegram chats and web sessions"),
+    ("TELEGRAM_BOT_TOKEN", "from @BotFather; without it `run` starts the check in the terminal"),
+    ("BOT_MODE", "polling (default) or webhook"),
+    ("WEBHOOK_URL, WEBHOOK_SECRET", "webhook mode: the public https URL, and the header secret"),
+    ("WEBHOOK_LISTEN, WEBHOOK_PORT", "where the webhook listens (127.0.0.1:8443), behind the TLS proxy"),
+    ("WEBHOOK_IDLE_TIMEOUT, WEBHOOK_BODY_TIMEOUT", "seconds before a slow webhook client is closed (10)"),
+    ("WEB_LISTEN, WEB_PORT", "where `web` listens (127.0.0.1:8080), behind the TLS proxy"),
+    ("WEB_ENABLED", "true: webhook mode also serves the web page"),
+    ("DATABASE_URL", "empty: SQLite in ./data/; postgresql+psycopg://… for several processes"),
+    ("SESSION_TTL_HOURS", "hours an unfinished check is kept (24)"),
+    ("RUN_DIR", "where each process writes its pid for `reload` (data/run)"),
+    ("LOG_LEVEL, LOG_FORMAT", "INFO by default; text or json"),
+    ("METRICS_PORT, METRICS_LISTEN", "polling mode: serve /metrics here (empty: off)"),
+    ("ADMIN_USER_IDS", "Telegram user ids allowed to use /stats, comma-separated"),
+    ("CONTENT_FILE", "the content file (default: the shipped flows/content/cse.yaml)"),
+    ("TELEGRAM_API_BASE_URL", "only for a self-hosted Bot API server"),
+)
+
+
+def settings_help() -> str:
+    """The settings part of `cse-triage --help`."""
+    lines = [
+        "settings (from the environment, or a .env file in the working folder; an empty value",
+        "means unset; .env.example explains each one):",
+    ]
+    for names, what in SETTINGS_HELP:
+        lines.append(f"  {names}")
+        lines += textwrap.wrap(what, 86, initial_indent=" " * 6, subsequent_indent=" " * 6)
+    return "\n".join(lines)
 
 
 def load_settings() -> Settings:
