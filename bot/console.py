@@ -34,6 +34,12 @@ KEYS_LINE = (
 TYPED = "Please only type a number or a letter from the list. Never type names or details about a child."
 GOODBYE_COUNTED = "Goodbye. Your answers were deleted. Only anonymous counts (date, level, service) are kept."
 GOODBYE = "Goodbye. Nothing from this session was kept."
+# A tick step: what each control does, beside it, and the number "None of these" keeps while it is
+# not offered (once something is ticked), so every option keeps its number on the screen.
+TICK_HINT = "Type an item's number to tick it; type it again to untick it."
+DOES = {"a:none": "go on, none of them apply", "a:unsure": "go on now", "done": "go on with what you ticked"}
+NONE_GONE = "only while nothing is ticked"
+NONE_REFUSED = "None of these is there only while nothing is ticked: untick first, or choose Done."
 
 
 class Console:
@@ -62,14 +68,32 @@ class Console:
         print("\n" + "─" * 60, file=self.out)
         print(to_text(screen), file=self.out)
         print(file=self.out)
-        for n, button in enumerate(self._buttons(screen), start=1):
-            print(f"  {n}. {button[1]}", file=self.out)
+        choices = self._choices(screen)
+        for n, choice in enumerate(choices, start=1):
+            if choice is None:
+                print(f"  {n}. ({self.service.flow.content.multi_controls.none}: {NONE_GONE})", file=self.out)
+            else:
+                does = f": {DOES[choice[0]]}" if choice[0] in DOES else ""
+                print(f"  {n}. {choice[1]}{does}", file=self.out)
+        if self._ticks(screen):
+            print(f"\n{TICK_HINT}", file=self.out)
         print(f"\n{KEYS_LINE}", file=self.out)
         self.out.flush()
 
     @staticmethod
-    def _buttons(screen: Screen) -> list[tuple[str, str]]:
-        return [(b.action, b.label) for row in screen.buttons for b in row]
+    def _ticks(screen: Screen) -> bool:
+        return any(b.action.startswith("t:") for row in screen.buttons for b in row)
+
+    @classmethod
+    def _choices(cls, screen: Screen) -> list[tuple[str, str] | None]:
+        """The numbered choices; on a tick step, None holds the number of "None of these" while
+        it is not offered, so Done, Back and the rest keep their numbers after the first tick."""
+        choices: list[tuple[str, str] | None] = [(b.action, b.label) for row in screen.buttons for b in row]
+        actions = [c[0] for c in choices if c is not None]
+        if cls._ticks(screen) and "a:none" not in actions:
+            last_item = max(i for i, a in enumerate(actions) if a.startswith("t:"))
+            choices.insert(last_item + 1, None)
+        return choices
 
     async def _apply(self, action: str) -> None:
         svc = self.service
@@ -140,12 +164,16 @@ class Console:
             if not line:
                 return await self.goodbye()
             choice = line.strip().lower()
-            buttons = self._buttons(self.screen)
+            choices = self._choices(self.screen)
             if choice == "q":
                 return await self.goodbye()
             try:
-                if choice.isdigit() and 1 <= int(choice) <= len(buttons):
-                    await self._apply(buttons[int(choice) - 1][0])
+                if choice.isdigit() and 1 <= int(choice) <= len(choices):
+                    picked = choices[int(choice) - 1]
+                    if picked is None:
+                        print(NONE_REFUSED, file=self.out)
+                    else:
+                        await self._apply(picked[0])
                 elif choice in LETTERS:
                     await self._apply(f"look:{LETTERS[choice]}")
                 elif choice == "x":

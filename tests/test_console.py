@@ -32,9 +32,9 @@ def run(keys: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[
 
 
 def test_piped_session_reaches_an_urgent_outcome() -> None:
-    # Start, not in danger, 13 to 15, Education, tick assault, Done (7th once "None of these" has
-    # gone), then Done through the rest (8th on five-item steps, 9th on six-item steps).
-    proc = run("1\n2\n2\n1\n2\n7\n8\n8\n8\n9\n9\n", "console", "--now", "2026-12-02 10:00")
+    # Start, not in danger, 13 to 15, Education, tick assault, Done (8th on five-item steps, 9th on
+    # six-item steps, ticked or not), then Done through the rest.
+    proc = run("1\n2\n2\n1\n2\n8\n8\n8\n8\n9\n9\n", "console", "--now", "2026-12-02 10:00")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Share this concern today" in out
@@ -44,6 +44,23 @@ def test_piped_session_reaches_an_urgent_outcome() -> None:
     assert out.rstrip().endswith("Nothing from this session was kept.")
     assert "Wednesday 10:00 — office hours" in out
     assert "Example contacts only" in out
+
+
+def test_every_choice_keeps_its_number_on_a_tick_step_and_says_what_it_does() -> None:
+    # Start, not in danger, 13 to 15, Education; on the first signs step: tick assault, try
+    # "None of these" (its number stays, refused while something is ticked), then Done by the
+    # number it had before the tick.
+    proc = run("1\n2\n2\n1\n2\n6\n8\n", "console", "--now", "2026-12-02 10:00")
+    screens = proc.stdout.split("─" * 60)
+    first, ticked, after = screens[-3], screens[-2], screens[-1]
+    for choice in ("6. None of these", "7. Not sure", "8. Done", "9. ◀ Back", "10. 🚨"):
+        assert f"  {choice}" in first, choice
+    for choice in ("6. (None of these", "7. Not sure", "8. Done", "9. ◀ Back", "10. 🚨"):
+        assert f"  {choice}" in ticked, choice
+    assert "None of these is there only while nothing is ticked" in ticked
+    assert "None of these: go on, none of them apply" in first
+    assert "Not sure: go on now" in first and "Done ✔: go on with what you ticked" in first
+    assert "Serious signs (2 of 2)" in after, "8 is still Done after a tick, never Back"
 
 
 def test_now_selects_the_out_of_hours_route() -> None:
@@ -144,13 +161,13 @@ def test_quitting_mid_check_keeps_nothing(tmp_path: Path) -> None:
 
 def test_a_practice_run_with_now_is_never_counted_and_says_so(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
-    keys = "1\n2\n2\n1\n2\n7\n8\n8\n8\n9\n9\ni\n1\n2\n2\nq\n"  # one finished, one left open
+    keys = "1\n2\n2\n1\n2\n8\n8\n8\n8\n9\n9\ni\n1\n2\n2\nq\n"  # one finished, one left open
     proc = run(keys, "console", "--now", "2026-12-02 10:00", DATABASE_URL=f"sqlite:///{db}")
     assert "Share this concern today" in proc.stdout
     assert (rows(db, "conversation"), rows(db, "outcome_count"), rows(db, "lookup_count")) == (0, 0, 0)
     assert proc.stdout.rstrip().endswith("Nothing from this session was kept.")
     # Without --now the same finished check is counted, anonymously, and the goodbye says so.
-    proc = run("1\n2\n2\n1\n2\n7\n8\n8\n8\n9\n9\n", "console", DATABASE_URL=f"sqlite:///{db}")
+    proc = run("1\n2\n2\n1\n2\n8\n8\n8\n8\n9\n9\n", "console", DATABASE_URL=f"sqlite:///{db}")
     assert rows(db, "outcome_count") == 1 and rows(db, "conversation") == 0
     assert "Only anonymous counts" in proc.stdout
 
