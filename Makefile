@@ -108,6 +108,7 @@ dist: $(STAMP)
 	mkdir -p $(BUNDLE)/deploy
 	cp deploy/README.md deploy/env.example deploy/*.service deploy/nginx.conf $(BUNDLE)/deploy/
 	cp .env.example $(BUNDLE)/env.example
+	cp CHANGELOG.md $(BUNDLE)/CHANGELOG.md
 	cp flows/content/contacts.example.yaml $(BUNDLE)/contacts.example.yaml
 	echo "$(VERSION)" > $(BUNDLE)/VERSION
 	cd $(BUNDLE) && sha256sum *.whl wheelhouse/*.whl requirements.lock > SHA256SUMS
