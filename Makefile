@@ -17,7 +17,7 @@ UV := $(UV_VENV)/bin/uv
 # one worker was left with 60 s of tests after the other had finished (measured: 105 s vs 86 s).
 PYTEST_WORKERS ?= auto
 
-.PHONY: run web test lint typecheck pytest bench soak clean postgres chromium lock bytecode dist
+.PHONY: run web test lint typecheck pytest bench soak clean postgres chromium lock bytecode dist web-assets
 
 # --compile-bytecode: every package's .pyc is written at install, as pip does (uv does not by
 # default), so a process never compiles a library at start-up, even where PYTHONDONTWRITEBYTECODE
@@ -117,3 +117,10 @@ dist: $(STAMP)
 
 clean:
 	rm -rf $(VENV) $(UV_VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis tests/artifacts
+
+# The web page's CSS and JavaScript (bot/web/static/ds.css, app.js): built from the Scottish
+# Government Design System pinned with hashes in assets/web/package-lock.json (npm registry,
+# never a CDN). The built files are committed, so the service needs no Node.js; run this after
+# changing assets/web/ and commit the result.
+web-assets:
+	cd assets/web && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs

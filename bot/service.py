@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -62,6 +62,8 @@ class Reply:
     ``changed``: False when nothing happened (a double tap, a refused event): show nothing new.
     ``ended``: the button belonged to a check that no longer exists.
     ``anchor``: the first message of a finished check, for "Clear this chat".
+    ``refused``: why a form was refused without changing the step (:meth:`CheckService.submit`):
+    "none_with_ticks" ("None of these" with a tick, the ticks kept) or "invalid".
     """
 
     screen: Screen
@@ -70,6 +72,10 @@ class Reply:
     changed: bool = True
     ended: bool = False
     anchor: int | None = None
+    refused: str | None = None
+
+
+NONE_WITH_TICKS, INVALID = "none_with_ticks", "invalid"
 
 
 def parse_action(action: str) -> tuple[str, str | None] | None:
@@ -176,29 +182,94 @@ class CheckService:
             if not self.flow.fire(conv, event, arg):
                 view = _View("step", conv, record, changed=False)
                 return Decision(record, changed=False)
-            service = self.flow.service_of(conv) or ""
-            if conv.state == OUTCOME:
-                view = _View("outcome", conv, record)
-                level = conv.level or self.flow.content.default_level
-                day, version = self.clock().date(), record.content_version
-                count = OutcomeCount(day, level, version, service, self.channel)
-                return Decision(None, count if self.counting else None)
-            if conv.state == CANCELLED:
-                view = _View("cancelled", conv, record)
-                return Decision(None, self._abandoned_with(record, service))
-            new = Record(
-                conv.to_dict(),
-                record.check_id,
-                record.version + 1,
-                record.anchor_message_id,
-                record.content_version,
-                service,
-            )
-            view = _View("step", conv, new)
-            return Decision(new)
+            view, decision = self._moved_on(conv, record)
+            return decision
 
         await self.store.transact(key=key, update_id=update_id, decide=decide)
         return self._render(view)
+
+    async def submit(self, *, key: str, token: Token, action: str, ticks: Collection[str] = ()) -> Reply:
+        """A web form in one transaction: on a multi step the ticks as sent (the whole set) are
+        applied first, then the button pressed. "None of these" (``a:none``) with a tick is refused
+        as in Telegram, keeping the ticks (``refused`` "none_with_ticks"); anything that does not
+        fit the step changes nothing (``refused`` "invalid")."""
+        parsed = parse_action(action)
+        if parsed is None:
+            return replace(self.ended(), refused=INVALID)
+        event, arg = parsed
+        view, refused = _View("ended"), None
+
+        def decide(record: Record | None) -> Decision:
+            nonlocal view, refused
+            if record is None:
+                return Decision(record, changed=False)
+            conv = self._load(record)
+            if conv is None:
+                return Decision(None)
+            if token != Token(record.check_id, record.version):  # a page from before (Back, a tab)
+                view = _View("step", conv, record, changed=False)
+                return Decision(record, changed=False)
+            before = conv.to_dict()
+            if not self._tick(conv, ticks):
+                view, refused = _View("step", self.flow.load(before), record, changed=False), INVALID
+                return Decision(record, changed=False)
+            if self.flow.fire(conv, event, arg):
+                view, decision = self._moved_on(conv, record)
+                return decision
+            ticked = conv.picked.get(conv.state, [])
+            if event == "answer" and arg == "none" and ticked:
+                refused = NONE_WITH_TICKS
+                view, decision = self._moved_on(conv, record)  # the ticks are kept
+                return decision
+            view, refused = _View("step", self.flow.load(before), record, changed=False), INVALID
+            return Decision(record, changed=False)
+
+        await self.store.transact(key=key, update_id=None, decide=decide)
+        return replace(self._render(view), refused=refused)
+
+    def _tick(self, conv: Conversation, ticks: Collection[str]) -> bool:
+        """Make the multi step's ticks exactly ``ticks`` (False if the step has no such items)."""
+        step = next((s for s in self.flow.steps if s.id == conv.state), None)
+        if step is None or step.kind != "multi":
+            return not ticks
+        if not set(ticks) <= set(step.items):
+            return False
+        ticked = set(conv.picked.get(step.id, []))
+        return all(self.flow.fire(conv, "toggle", i) for i in step.items if (i in ticks) != (i in ticked))
+
+    def _moved_on(self, conv: Conversation, record: Record) -> tuple[_View, Decision]:
+        """What to show and save once an event moved the conversation on: the outcome (counted;
+        the web keeps its codes until the session ends, see :attr:`keeps_outcome`), the stopped
+        check (counted as abandoned), or the next screen under a new version."""
+        service = self.flow.service_of(conv) or ""
+        if conv.state == OUTCOME:
+            level = conv.level or self.flow.content.default_level
+            day, version = self.clock().date(), record.content_version
+            count = OutcomeCount(day, level, version, service, self.channel)
+            kept = self._next(conv, record, service) if self.keeps_outcome else None
+            return _View("outcome", conv, record), Decision(kept, count if self.counting else None)
+        if conv.state == CANCELLED:
+            return _View("cancelled", conv, record), Decision(None, self._abandoned_with(record, service))
+        new = self._next(conv, record, service)
+        return _View("step", conv, new), Decision(new)
+
+    @staticmethod
+    def _next(conv: Conversation, record: Record, service: str) -> Record:
+        return Record(
+            conv.to_dict(),
+            record.check_id,
+            record.version + 1,
+            record.anchor_message_id,
+            record.content_version,
+            service,
+        )
+
+    @property
+    def keeps_outcome(self) -> bool:
+        """The web keeps a finished check's codes until the session ends (or "Clear and start
+        again"), so a reload or a tab the phone evicted shows the advice again. Telegram keeps
+        the outcome as a message in the chat, the terminal on the screen: nothing to keep."""
+        return self.channel == "web"
 
     async def current(self, *, key: str, update_id: int | None) -> Reply | None:
         """The step in progress as a new message (after a lookup), or None with no check open."""
@@ -311,8 +382,8 @@ class CheckService:
     # -- helpers --------------------------------------------------------------------------
     def _abandoned(self, record: Record | None) -> OutcomeCount | None:
         """The anonymous count for a check left unfinished (replaced or cancelled), if there was one."""
-        if record is None or not self.counting:
-            return None
+        if record is None or not self.counting or record.data.get("state") == OUTCOME:
+            return None  # a finished check the web kept was counted when it finished
         if record.service:
             return self._abandoned_with(record, record.service)
         conv = self._load(record)  # a row kept before the service had its own column

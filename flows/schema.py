@@ -266,8 +266,16 @@ class WebTexts(_Strict):
     skip_link: Text
     nav_label: Text
     nav: dict[Code, Label] = Field(min_length=1)
-    ticked: Text
-    not_ticked: Text
+    phase_tag: Label
+    phase_text: Text
+    report_problem: Label
+    error_title: Text
+    error_prefix: Label
+    none_with_ticks: Text
+    or_separator: Label
+    warning: Label
+    copy_button: Label
+    copied: Text
     print_button: Label
     print_hint: Text
     clear_start: Label

@@ -20,6 +20,9 @@ T = TypeVar("T")
 
 # The "level" under which a check that was started and never finished is counted.
 ABANDONED = "abandoned"
+# The state of a finished check that the web keeps until the session ends (so a reload shows the
+# advice again). It was counted when it finished: when it expires it is not "abandoned".
+FINISHED = "outcome"
 
 
 @dataclass

@@ -41,7 +41,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, Program
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session, SQLModel, col, delete, select
 
-from storage.base import ABANDONED, Decision, Duplicate, Record, StoreUnavailable
+from storage.base import ABANDONED, FINISHED, Decision, Duplicate, Record, StoreUnavailable
 from storage.tables import (
     CHECK_ID_LENGTH,
     CODE_LENGTH,
@@ -348,12 +348,18 @@ class SqlStore:
         def work() -> int:
             with Session(self.engine) as session, session.begin():
                 expired = session.exec(
-                    select(ConversationRow.key, ConversationRow.content_version, ConversationRow.service)
+                    select(
+                        ConversationRow.key,
+                        ConversationRow.content_version,
+                        ConversationRow.service,
+                        ConversationRow.state,
+                    )
                     .where(col(ConversationRow.expires_at) <= now)
                     .with_for_update(skip_locked=self.backend == "postgresql")
                 ).all()
-                for key, version, service in expired:
-                    # An expired check was started and never finished: counted, anonymously, as abandoned.
+                for key, version, service, state in expired:
+                    # An expired check was started and never finished: counted, anonymously, as
+                    # abandoned (a finished one the web kept was counted when it finished).
                     keys = {
                         "day": now.date(),
                         "level": ABANDONED,
@@ -361,7 +367,8 @@ class SqlStore:
                         "service": service,
                         "channel": "",
                     }
-                    session.exec(self._increment(OutcomeCountRow, keys))
+                    if state != FINISHED:
+                        session.exec(self._increment(OutcomeCountRow, keys))
                     session.exec(delete(ConversationRow).where(col(ConversationRow.key) == key))
                 session.exec(
                     delete(ProcessedUpdate).where(col(ProcessedUpdate.seen_at) < now - UPDATE_ID_RETENTION)

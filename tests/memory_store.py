@@ -14,7 +14,7 @@ import datetime as dt
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 
-from storage.base import ABANDONED, Decision, Duplicate, OutcomeCount, Record
+from storage.base import ABANDONED, FINISHED, Decision, Duplicate, OutcomeCount, Record
 
 _SEEN_LIMIT = 100_000
 
@@ -62,7 +62,9 @@ class MemoryStore:
         expired = [k for k, (_, exp) in self.rows.items() if exp <= now]
         for k in expired:
             record = self.rows.pop(k)[0]
-            self.outcomes[OutcomeCount(now.date(), ABANDONED, record.content_version, record.service)] += 1
+            if record.data.get("state") != FINISHED:
+                count = OutcomeCount(now.date(), ABANDONED, record.content_version, record.service)
+                self.outcomes[count] += 1
         return len(expired)
 
     async def count_lookup(self, *, day: dt.date, name: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -18,7 +19,7 @@ from bot.stats import load_stats
 from bot.web.routes import create_app
 from bot.web.session import COOKIE
 from flows.directory import EXAMPLE_CONTACTS, load_directory
-from flows.machine import Flow
+from flows.machine import OUTCOME, Flow
 from flows.schema import Content
 from storage.base import StoreUnavailable, chat_key, web_key
 from tests.conftest import WEEKDAY_MORNING
@@ -444,3 +445,169 @@ def test_the_web_page_refuses_to_start_without_a_key_secret_or_on_the_example_co
     example = web(CHAT_KEY_SECRET=SECRET.decode(), CONTACTS_FILE=str(EXAMPLE_CONTACTS))
     assert example.returncode == 2 and "CONTACTS_FILE" in example.stderr
     assert "CHAT_KEY_SECRET" not in example.stderr
+
+
+# -- one form per step (issue 24), one write per step (issue 23) ---------------------------------
+class CountingStore(MemoryStore):
+    """The in-memory store, counting its transactions and those that wrote something."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.transactions = 0
+        self.writes = 0
+
+    async def transact(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        decision = await super().transact(**kwargs)
+        self.transactions += 1
+        self.writes += bool(decision.changed)
+        return decision
+
+
+def submit(client: TestClient, page: str, action: str, ticks: tuple[str, ...] = ()) -> Any:
+    data: dict[str, Any] = {"csrf": field(page, "csrf"), "token": field(page, "token"), "action": action}
+    if ticks:
+        data["tick"] = list(ticks)
+    return client.post("/act", data=data, follow_redirects=False)
+
+
+def to_signs(client: TestClient, flow: Flow) -> str:
+    """From a new check to the first multi step: not in danger, 13 to 15, the first service."""
+    page = start(client)
+    for action in ("a:no", "a:13_15", f"a:{flow.options(flow.step('service'))[0][0]}"):
+        assert submit(client, page, action).status_code == 303
+        page = client.get("/").text
+    return page
+
+
+def test_a_step_is_one_request_and_one_write_and_the_page_after_it_one_read(content: Content) -> None:
+    store = CountingStore()
+    service = make_service(content, store)
+    with client_for(service) as client:
+        page = to_signs(client, service.flow)
+        first = service.flow.step("signs_1")
+        before = (store.transactions, store.writes)
+        # Two ticks and "Done" arrive together in one POST: one transaction, which writes.
+        answer = submit(client, page, "done", (first.items[0], first.items[2]))
+        assert answer.status_code == 303 and answer.headers["location"] == "/"
+        assert (store.transactions - before[0], store.writes - before[1]) == (1, 1)
+        # The page after the redirect reads the check once and writes nothing.
+        page = client.get("/").text
+        assert (store.transactions - before[0], store.writes - before[1]) == (2, 1)
+        assert f"<h1>{service.flow.step('signs_2').title}</h1>" in page
+        submit(client, page, "back")
+        back = client.get("/").text
+        for i, item in enumerate(first.items):
+            ticked = re.search(rf'id="t-{item}"[^>]*\bchecked\b', back) is not None
+            assert ticked == (i in (0, 2)), item
+
+
+def test_none_of_these_with_a_tick_is_refused_with_an_error_and_the_ticks_kept(content: Content) -> None:
+    store = CountingStore()
+    service = make_service(content, store)
+    web = content.texts.web
+    with client_for(service) as client:
+        page = to_signs(client, service.flow)
+        item = service.flow.step("signs_1").items[1]
+        before = store.transactions
+        answer = submit(client, page, "done", (item, "a:none"))
+        # Shown at once (no redirect, no second read), with the error summary and the tick kept.
+        assert answer.status_code == 200 and store.transactions == before + 1
+        assert 'class="ds_error-summary"' in answer.text and web.none_with_ticks in answer.text
+        assert re.search(rf'id="t-{item}"[^>]*\bchecked\b', answer.text)
+        assert f"<h1>{service.flow.step('signs_1').title}</h1>" in answer.text
+        # "None of these" alone moves on, as does "Done" with the tick.
+        assert submit(client, answer.text, "done", (item,)).status_code == 303
+        assert f"<h1>{service.flow.step('signs_2').title}</h1>" in client.get("/").text
+        assert submit(client, client.get("/").text, "done", ("a:none",)).status_code == 303
+        assert f"<h1>{service.flow.step('signs_3').title}</h1>" in client.get("/").text
+        # A tick that is not on the step, or a tick on a step without checkboxes: 400, nothing changed.
+        page = client.get("/").text
+        assert submit(client, page, "done", (item,)).status_code == 400
+        assert f"<h1>{service.flow.step('signs_3').title}</h1>" in client.get("/").text
+
+
+def finish_check(client: TestClient) -> str:
+    """Danger now, then straight to what to do: the emergency outcome, after its redirect."""
+    page = start(client)
+    for action in ("a:yes", "a:skip"):
+        assert submit(client, page, action).status_code == 303
+        page = client.get("/").text
+    return page
+
+
+async def test_the_outcome_survives_a_reload_until_clear_and_start_again(content: Content) -> None:
+    store = MemoryStore()
+    service = make_service(content, store)
+    title = content.outcomes["emergency"].title
+    with client_for(service) as client:
+        outcome = finish_check(client)
+        assert title in outcome and 'class="cse-lead"' in outcome
+        assert title in client.get("/").text  # a reload, or a tab the phone evicted
+        # Counted once, when it finished; nothing but codes is kept.
+        day = WEEKDAY_MORNING.date()
+        assert await store.outcome_counts(since=day) == [(day, "emergency", content.meta.version, "", 1)]
+        (record, _), = store.rows.values()
+        assert record.data["state"] == OUTCOME
+        assert record.data["answers"] == {"danger": "yes", "danger_alert": "skip"}
+        # "Clear and start again" deletes it: a new check under a new session, nothing counted.
+        answer = client.post("/clear", data={"csrf": field(outcome, "csrf"), "action": "clear"})
+        assert title not in answer.text
+        assert [r.data["state"] for r, _ in store.rows.values()] == ["danger"]
+        assert await store.outcome_counts(since=day) == [(day, "emergency", content.meta.version, "", 1)]
+        # A new check started from a kept outcome is not an abandoned one either.
+        outcome = finish_check(client)
+        counted = await store.outcome_counts(since=day)
+        client.post("/start", data={"csrf": field(outcome, "csrf"), "action": "restart"})
+        assert await store.outcome_counts(since=day) == counted
+
+
+async def test_a_kept_outcome_that_expires_is_not_counted_as_abandoned(
+    content: Content, tmp_path: Path
+) -> None:
+    from storage.base import FINISHED
+    from storage.sql import SqlStore, migrate
+
+    assert FINISHED == OUTCOME  # storage names the state without importing flows
+    url = f"sqlite:///{tmp_path / 'kept.sqlite3'}"
+    migrate(url)
+    directory = load_directory(EXAMPLE_CONTACTS)
+    flow = Flow(content, directory.services)
+    store = SqlStore(url=url, ttl=dt.timedelta(hours=1))
+    web = CheckService(
+        flow=flow, store=store, directory=directory, clock=lambda: WEEKDAY_MORNING, channel="web"
+    )
+    for sid, actions in (("kept", ("a:yes", "a:skip")), ("open", ("a:no",))):
+        key = web_key(SECRET, sid)
+        reply = await web.start(key=key, update_id=None)
+        for action in actions:
+            reply = await web.submit(key=key, token=reply.token, action=action)  # type: ignore[arg-type]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
+    assert await store.purge(now=later) == 2
+    counts = {(level, n) for _, level, _, _, n in await store.outcome_counts(since=WEEKDAY_MORNING.date())}
+    assert counts == {("emergency", 1), ("abandoned", 1)}
+    await store.close()
+
+
+def test_the_design_system_is_the_locked_release_and_nothing_is_loaded_from_elsewhere(
+    content: Content,
+) -> None:
+    """The page's CSS and JavaScript are built from the design system pinned (with its hash) in
+    assets/web/package-lock.json, its licence shipped beside them; no page names another site."""
+    import json
+
+    root = Path(__file__).resolve().parents[1]
+    lock = json.loads((root / "assets/web/package-lock.json").read_text(encoding="utf-8"))
+    ds = lock["packages"]["node_modules/@scottish-government/design-system"]
+    pinned = json.loads((root / "assets/web/package.json").read_text(encoding="utf-8"))["devDependencies"]
+    assert ds["integrity"].startswith("sha512-")
+    assert pinned["@scottish-government/design-system"] == ds["version"]
+    static = root / "bot/web/static"
+    for built in ("ds.css", "app.js"):
+        first = (static / built).read_text(encoding="utf-8").splitlines()[0]
+        assert f"Scottish Government Design System {ds['version']} (MIT licence" in first, built
+    assert "MIT" in (static / "ds-LICENCE.txt").read_text(encoding="utf-8")
+    with client_for(make_service(content)) as client:
+        page = start(client)
+        for path in re.findall(r'(?:href|src)="(/static/[^"]+)"', page):
+            assert client.get(path).status_code == 200, path
+        assert not re.search(r'(?:href|src)="(?:https?:)?//', page)

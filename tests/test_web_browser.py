@@ -6,6 +6,7 @@ Every expected word comes from the content file, never from the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -76,6 +77,17 @@ async def page(browser: Any, server: WebServer) -> AsyncIterator[Page]:
 
 
 # -- helpers --------------------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def without_javascript(browser: Any, server: WebServer) -> AsyncIterator[Page]:
+    """A page in a fresh context with JavaScript off."""
+    context = await browser.new_context(base_url=server.url, java_script_enabled=False)
+    context.set_default_timeout(WAIT)
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
 def words(label: str) -> str:
     """A label as shown, without the leading symbol (hidden from screen readers)."""
     m = re.match(r"^[^\w\s]+\s+(.+)$", label)
@@ -98,12 +110,13 @@ async def heading(page: Page) -> str:
 
 
 async def tick(page: Page, content: Content, item: str) -> None:
-    await page.locator(f"#t-{item}").click()
-    await page.wait_for_load_state()
+    """Tick (or untick) an item's checkbox by its label: nothing is sent until a button is pressed."""
+    await page.locator(f'label[for="t-{item}"]').click()
 
 
 async def pressed(page: Page, item: str) -> str | None:
-    return await page.locator(f"#t-{item}").get_attribute("aria-pressed")
+    """"true" when the item's checkbox is ticked on the page as drawn, else "false"."""
+    return "true" if await page.locator(f"#t-{item}").is_checked() else "false"
 
 
 async def start(page: Page, content: Content) -> None:
@@ -113,7 +126,7 @@ async def start(page: Page, content: Content) -> None:
 
 async def walk_to(page: Page, content: Content, flow: Flow, step_id: str, *, age: str = "13_15") -> None:
     """From the first question to ``step_id`` by clicking: not in danger, an age, the first
-    service, then "None of these" on every multi step before it."""
+    service, then "Done" with nothing ticked on every multi step before it."""
     await start(page, content)
     for step in flow.steps:
         if step.id == step_id:
@@ -125,7 +138,7 @@ async def walk_to(page: Page, content: Content, flow: Flow, step_id: str, *, age
         elif step.kind == "service":
             await click(page, flow.options(step)[0][1])
         elif step.kind == "multi":
-            await click(page, content.multi_controls.none)
+            await click(page, content.multi_controls.done)
     assert await heading(page) == words(flow.step(step_id).title)
 
 
@@ -169,13 +182,24 @@ async def test_a_whole_check_reaches_each_level_by_clicking(
                 if item in step.items:
                     await tick(page, content, item)
             picked = [i for i in ticks if i in step.items]
-            await click(page, content.multi_controls.done if picked else content.multi_controls.none)
+            if not picked:
+                await tick(page, content, "none")
+            await click(page, content.multi_controls.done)
     assert await page.locator("body.outcome").count() == 1
     assert await heading(page) == words(content.outcomes[level].title)
     assert await page.locator(f"body.level-{level}").count() == 1
     # 999 is one tap away, and every number on the outcome is a tel: link.
     assert await page.locator('header a[href="tel:999"]').count() == 1
     numbers = page.locator("main .contacts .tel")
+    # The outcome leads with its first action and whom to call, with the number.
+    lead = page.locator("main .cse-lead")
+    assert await lead.locator(".cse-lead-first").inner_text() in {
+        *content.outcomes[level].do_now,
+        *(content.outcomes[level].do_now_out_of_hours or []),
+        *(line for v in content.outcomes[level].variants for line in v.do_now),
+        *(line for v in content.outcomes[level].variants for line in (v.do_now_out_of_hours or [])),
+    }
+    assert await lead.locator("a.tel").count() == 1
     assert await numbers.count() > 0
     for i in range(await numbers.count()):
         href = await numbers.nth(i).get_attribute("href")
@@ -185,10 +209,7 @@ async def test_a_whole_check_reaches_each_level_by_clicking(
 async def test_a_whole_check_works_with_javascript_off(
     browser: Any, server: WebServer, content: Content, flow: Flow
 ) -> None:
-    context = await browser.new_context(base_url=server.url, java_script_enabled=False)
-    context.set_default_timeout(WAIT)
-    try:
-        pg = await context.new_page()
+    async with without_javascript(browser, server) as pg:
         await walk_to(pg, content, flow, "signs_3")
         await tick(pg, content, "money_gifts")
         assert await pressed(pg, "money_gifts") == "true"
@@ -197,15 +218,14 @@ async def test_a_whole_check_works_with_javascript_off(
         # Without JavaScript the print button stays hidden and the page says how to print instead.
         assert await pg.locator(".js-print").is_hidden()
         assert await pg.get_by_text(content.texts.web.print_hint).is_visible()
-    finally:
-        await context.close()
 
 
 async def test_the_outcome_links_every_number_from_the_contacts_file(
     page: Page, content: Content, flow: Flow
 ) -> None:
     await walk_to(page, content, flow, "vuln_2")
-    await click(page, content.multi_controls.none)
+    await tick(page, content, "none")
+    await click(page, content.multi_controls.done)
     directory = load_directory(EXAMPLE_CONTACTS)
     dialable = {
         line.phone: line.tel
@@ -229,27 +249,41 @@ def _now() -> Any:
     return dt.datetime.now(ZoneInfo("Europe/London"))
 
 
-async def test_back_keeps_ticks_and_none_of_these_is_only_offered_with_nothing_ticked(
-    page: Page, content: Content, flow: Flow
+async def test_back_keeps_ticks_and_none_of_these_with_a_tick_is_refused_keeping_the_ticks(
+    browser: Any, server: WebServer, content: Content, flow: Flow
 ) -> None:
-    mc = content.multi_controls
-    await walk_to(page, content, flow, "signs_1")
-    main = page.locator("main")
-    assert await main.get_by_role("button", name=mc.none, exact=True).count() == 1
-    await tick(page, content, "assault")
-    assert await pressed(page, "assault") == "true"
-    assert await main.get_by_role("button", name=mc.none, exact=True).count() == 0
-    await click(page, mc.done)
-    assert await heading(page) == words(flow.step("signs_2").title)
-    await click(page, mc.back)
-    assert await heading(page) == words(flow.step("signs_1").title)
-    assert await pressed(page, "assault") == "true"
-    assert await pressed(page, "disclosure") == "false"
-    assert await main.get_by_role("button", name=mc.none, exact=True).count() == 0
-    # Unticking brings "None of these" back.
-    await tick(page, content, "assault")
-    assert await pressed(page, "assault") == "false"
-    assert await main.get_by_role("button", name=mc.none, exact=True).count() == 1
+    """The same rule as Telegram: "None of these" never clears a tick. With JavaScript off the
+    server refuses the two together with an error summary and keeps the ticks; with it on,
+    ticking one unticks the other (the design system's exclusive checkbox)."""
+    mc, web = content.multi_controls, content.texts.web
+    async with without_javascript(browser, server) as page:
+        await walk_to(page, content, flow, "signs_1")
+        await tick(page, content, "assault")
+        await tick(page, content, "none")
+        await click(page, mc.done)
+        assert await heading(page) == words(flow.step("signs_1").title)
+        summary = page.locator(".ds_error-summary")
+        assert await summary.get_by_text(web.error_title).count() == 1
+        assert await summary.get_by_role("link", name=web.none_with_ticks).count() == 1
+        assert (await page.title()).startswith(web.error_prefix)
+        assert await pressed(page, "assault") == "true"
+        assert await pressed(page, "none") == "false"
+        await click(page, mc.done)
+        assert await heading(page) == words(flow.step("signs_2").title)
+        await click(page, mc.back)
+        assert await heading(page) == words(flow.step("signs_1").title)
+        assert await pressed(page, "assault") == "true"
+        assert await pressed(page, "disclosure") == "false"
+    page = await (await browser.new_context(base_url=server.url, service_workers="block")).new_page()
+    try:
+        await walk_to(page, content, flow, "signs_1")
+        await tick(page, content, "assault")
+        await tick(page, content, "none")
+        assert await pressed(page, "assault") == "false"
+        await tick(page, content, "disclosure")
+        assert await pressed(page, "none") == "false"
+    finally:
+        await page.context.close()
 
 
 async def test_lookups_return_to_the_same_step_with_its_ticks(
@@ -257,6 +291,8 @@ async def test_lookups_return_to_the_same_step_with_its_ticks(
 ) -> None:
     await walk_to(page, content, flow, "signs_3")
     await tick(page, content, "missing")
+    await click(page, content.multi_controls.done)  # the ticks are sent with a button of the step
+    await click(page, content.multi_controls.back)
     for name, label in content.texts.web.nav.items():
         await page.locator("nav.lookups").get_by_role("link", name=label, exact=True).click()
         await page.wait_for_load_state()
@@ -272,12 +308,13 @@ async def test_the_check_resumes_after_a_server_restart(
 ) -> None:
     await walk_to(page, content, flow, "signs_2")
     await tick(page, content, "sexual_images")
+    await click(page, content.multi_controls.done)
     server.restart()
     await page.goto("/")
+    assert await heading(page) == words(flow.step("signs_3").title)
+    await click(page, content.multi_controls.back)
     assert await heading(page) == words(flow.step("signs_2").title)
     assert await pressed(page, "sexual_images") == "true"
-    await click(page, content.multi_controls.done)
-    assert await heading(page) == words(flow.step("signs_3").title)
 
 
 async def test_a_second_browser_cannot_see_or_change_the_first_ones_check(
@@ -285,6 +322,8 @@ async def test_a_second_browser_cannot_see_or_change_the_first_ones_check(
 ) -> None:
     await walk_to(page, content, flow, "signs_1")
     await tick(page, content, "assault")
+    await click(page, content.multi_controls.back)
+    await click(page, flow.options(flow.step("service"))[0][1])
     token = await page.locator('input[name="token"]').first.get_attribute("value")
     # The session cookie is out of reach of scripts on the page.
     assert await page.evaluate("document.cookie") == ""
@@ -298,7 +337,7 @@ async def test_a_second_browser_cannot_see_or_change_the_first_ones_check(
         first_csrf = await page.locator('input[name="csrf"]').first.get_attribute("value")
 
         async def post(csrf: str | None) -> int:
-            form = {"csrf": csrf or "", "token": token or "", "action": "t:assault"}
+            form = {"csrf": csrf or "", "token": token or "", "action": "done", "tick": "disclosure"}
             answer = await other.request.post(
                 f"{server.url}/act", form=form, headers={"origin": server.url}, max_redirects=0
             )
@@ -325,10 +364,12 @@ async def test_a_whole_check_by_keyboard_alone(page: Page, content: Content, flo
             await page.keyboard.press("Tab")
             focused = await page.evaluate(
                 "() => { const e = document.activeElement;"
-                " return e ? [e.innerText.trim(), getComputedStyle(e).outlineStyle] : ['', ''] }"
+                " return e ? [e.innerText.trim(), getComputedStyle(e).outlineStyle,"
+                " getComputedStyle(e).boxShadow, getComputedStyle(e).filter] : ['', '', '', ''] }"
             )
             if target in [words(line.strip()) for line in focused[0].splitlines()]:
-                assert focused[1] != "none", f"no visible focus on {target!r}"
+                # The design system draws focus as an outline, or a yellow fill with a thick shadow.
+                assert focused[1:] != ["none"] * 3, f"no visible focus on {target!r}"
                 async with page.expect_navigation():
                     await page.keyboard.press("Enter")
                 return
@@ -339,7 +380,13 @@ async def test_a_whole_check_by_keyboard_alone(page: Page, content: Content, flo
     await press(dict(flow.options(flow.step("danger")))["no"])
     await press(dict(flow.options(flow.step("age")))["16_17"])
     await press(flow.options(flow.step("service"))[0][1])
-    await press(content.item("disclosure").label)  # tick by keyboard
+    for _ in range(40):  # tick by keyboard: Tab to the checkbox, then Space
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "t-disclosure":
+            break
+    box = "getComputedStyle(document.activeElement.nextElementSibling, '::before').boxShadow"
+    assert await page.evaluate(box) != "none", "no visible focus on the checkbox"
+    await page.keyboard.press("Space")
     assert await pressed(page, "disclosure") == "true"
     for _ in range(6):
         await press(content.multi_controls.done)
@@ -362,7 +409,12 @@ async def test_no_serious_or_critical_accessibility_violations_on_any_page(
             for v in results.response["violations"]
             if v["impact"] in ("serious", "critical")
         ]
-        levels = await page.evaluate("[...document.querySelectorAll('h1,h2,h3,h4')].map(h => +h.tagName[1])")
+        # The error summary's title comes before the h1 (the design system's pattern: it is read
+        # first); every other heading follows the one h1.
+        levels = await page.evaluate(
+            "[...document.querySelectorAll('h1,h2,h3,h4')]"
+            ".filter(h => !h.closest('.ds_error-summary')).map(h => +h.tagName[1])"
+        )
         if not levels or levels[0] != 1 or levels.count(1) != 1:
             bad.append(f"headings: one h1 first, got {levels}")
         bad += [
@@ -385,6 +437,10 @@ async def test_no_serious_or_critical_accessibility_violations_on_any_page(
     await click(page, flow.options(flow.step("service"))[0][1])
     await tick(page, content, "assault")
     await scan("multi step, ticked")
+    await tick(page, content, "none")
+    await page.evaluate("document.querySelector('#t-assault').checked = true")  # as with JavaScript off
+    await click(page, content.multi_controls.done)
+    await scan("multi step, refused with an error")
     await click(page, content.multi_controls.done)
     await finish(page, content)
     await scan("outcome")
@@ -397,7 +453,7 @@ async def test_no_serious_or_critical_accessibility_violations_on_any_page(
         await page.goto(path)
         await scan(path)
     assert {k: v for k, v in seen.items() if v} == {}
-    assert len(seen) >= 19
+    assert len(seen) >= 20
 
 
 async def test_the_outcome_fits_320_px_and_is_kept_as_a_screenshot(
@@ -418,6 +474,43 @@ async def test_the_outcome_fits_320_px_and_is_kept_as_a_screenshot(
     await page.emulate_media(media="print")
     assert not await page.locator("nav.lookups").is_visible()
     assert await page.locator("main .contacts").first.is_visible()
+
+
+async def test_the_outcome_survives_a_reload_and_copies_its_read_out_as_plain_text(
+    browser: Any, server: WebServer, content: Content, flow: Flow
+) -> None:
+    context = await browser.new_context(
+        base_url=server.url, service_workers="block", permissions=["clipboard-read", "clipboard-write"]
+    )
+    context.set_default_timeout(WAIT)
+    try:
+        page = await context.new_page()
+        await walk_to(page, content, flow, "signs_3")
+        await tick(page, content, "missing")
+        await finish(page, content)
+        title = words(content.outcomes["concern"].title)
+        assert await heading(page) == title
+        await page.reload()  # or the phone evicted the tab
+        assert await heading(page) == title
+        await click(page, content.texts.web.copy_button)
+        await page.get_by_role("status").get_by_text(content.texts.web.copied).wait_for()
+        copied = (await page.evaluate("navigator.clipboard.readText()")).splitlines()
+        w = content.summary
+        age = dict(flow.options(flow.step("age")))["13_15"]
+        assert copied[1:] == [
+            w.lead,
+            f"{w.age_label}: {age}",
+            f"{w.level_label}: {content.outcomes['concern'].title}",
+            f"{w.indicators_label}: {content.item('missing').label}",
+            f"{w.factors_label}: {w.nothing}",
+        ]
+        assert words(copied[0]) == words(w.title)
+        # "Clear and start again" ends it: the next page is a new check's first question.
+        await click(page, content.texts.web.clear_start)
+        await page.reload()
+        assert await heading(page) == words(flow.step("danger").title)
+    finally:
+        await context.close()
 
 
 async def test_emergency_contacts_and_quick_reference_work_offline(
@@ -468,9 +561,11 @@ async def test_identifying_text_in_the_address_or_a_forged_field_is_refused_and_
         await page.locator('input[name="token"]').first.get_attribute("value") if await page.goto("/") else ""
     )
     for form in (
-        {"csrf": csrf, "token": token or "", "action": "t:assault", "name": secret},
+        {"csrf": csrf, "token": token or "", "action": "done", "tick": "assault", "name": secret},
         {"csrf": csrf, "token": token or "", "action": secret},
-        {"csrf": csrf, "token": secret, "action": "t:assault"},
+        {"csrf": csrf, "token": secret, "action": "done", "tick": "assault"},
+        {"csrf": csrf, "token": token or "", "action": "done", "tick": secret},
+        {"csrf": csrf, "token": token or "", "action": "t:assault"},
     ):
         answer = await page.request.post(f"{server.url}/act", form=form, headers={"origin": server.url})
         assert answer.status == 400

@@ -34,10 +34,10 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from bot.service import CheckService, Reply, Token
+from bot.service import INVALID, NONE_WITH_TICKS, CheckService, Reply, Token
 from bot.web.security import CSP, BadRequest, SecurityHeaders
 from bot.web.session import Session, Sessions
-from bot.web.view import page_of, split_symbol
+from bot.web.view import NONE, page_of, split_symbol
 from flows.reference import quick_reference_html
 from flows.screens import LOOKUPS, Screen, parse_action
 
@@ -46,6 +46,7 @@ HERE = Path(__file__).parent
 CHECK_TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,16})\.(\d{1,9})$")
 FEEDBACK_CODE = re.compile(r"^\d{1,2}_[0-9a-f]{1,8}$")
 WEB_LOOKUPS = tuple(n for n in LOOKUPS if n != "help")  # /help lists Telegram commands
+MAX_TICKS = 32  # more ticks than any step has items (and "None of these") is not one of our forms
 OFFLINE_PAGES = ("/look/emergency", "/look/contacts", "/quick-reference")
 
 
@@ -89,6 +90,7 @@ class WebApp:
         in_check: bool = False,
         path: str = "",
         title: str | None = None,
+        error: str = "",
     ) -> HTMLResponse:
         web = self.service.flow.content.texts.web
         page = page_of(
@@ -96,6 +98,7 @@ class WebApp:
             self.service.flow.content,
             token=f"{token.check_id}.{token.version}" if token else "",
             fallback_title=title or web.notice_title,
+            error=error,
         )
         html = self.env.get_template("page.html").render(
             page=page,
@@ -150,28 +153,33 @@ class WebApp:
         return response
 
     async def act(self, request: Request) -> Response:
-        session, form = await self.form(request, {"csrf", "token", "action"})
+        """A step's one form: the ticks and the button pressed, applied in one store transaction
+        (:meth:`CheckService.submit`), then a redirect to the page, which reads the check once."""
+        session, form = await self.sessions.form(
+            request, {"csrf", "token", "action"}, repeated="tick", most=MAX_TICKS
+        )
         action, token = str(form["action"]), CHECK_TOKEN.match(str(form["token"]))
         parsed = parse_action(action)
-        if parsed is None or not parsed.is_event or token is None or session.sid is None:
+        if parsed is None or not parsed.is_event or parsed.kind == "toggle":
             raise BadRequest("action")
-        key = self._key(session.sid)
-        current = await self.service.current(key=key, update_id=None)
-        if current is None or current.token is None:
-            return self._page(self.service.ended(), session)
+        if token is None or session.sid is None:
+            raise BadRequest("token")
+        ticks = [str(t) for t in form.getlist("tick")]
+        if NONE in ticks:  # the exclusive "None of these" checkbox, sent with "Done"
+            ticks.remove(NONE)
+            action = NONE if action == "done" else action
         drawn = Token(token.group(1), int(token.group(2)))
-        if drawn != current.token:
-            # A page from before (the browser's Back, a second tab): show where the check is now.
-            return RedirectResponse("/", status_code=303)
-        offered = {b.action for row in current.screen.buttons for b in row}
-        if action not in offered:
+        reply = await self.service.submit(key=self._key(session.sid), token=drawn, action=action, ticks=ticks)
+        if reply.refused == INVALID:
             raise BadRequest("not offered")
-        reply = await self.service.act(key=key, update_id=None, action=action, token=drawn)
-        if reply.token is None:  # the outcome, or the check stopped: shown once, kept nowhere
-            response = self._page(reply, session)
-        else:
-            anchor = f"#{action.replace(':', '-')}" if action.startswith("t:") else ""
-            response = RedirectResponse(f"/{anchor}", status_code=303)
+        if reply.ended:
+            return self._page(reply, session)
+        if reply.refused == NONE_WITH_TICKS:
+            # Shown at once from what the one transaction saved (the ticks kept), no second read.
+            error = self.service.flow.content.texts.web.none_with_ticks
+            response: Response = self.render(reply.screen, session, token=reply.token, error=error)
+        else:  # moved on, or a page from before (Back, a second tab): show where the check is now
+            response = RedirectResponse("/", status_code=303)
         self._set_cookie(response, request, session.sid)
         return response
 

@@ -80,11 +80,17 @@ class Sessions:
         )
 
     async def form(
-        self, request: Request, fields: set[str], *, new_allowed: bool = False
+        self,
+        request: Request,
+        fields: set[str],
+        *,
+        new_allowed: bool = False,
+        repeated: str = "",
+        most: int = 0,
     ) -> tuple[Session, FormData]:
         """The posted form, refused unless it is exactly one of ours (fields, size, origin, token).
         ``new_allowed``: a start button drawn before this browser had a session (another tab)
-        still works."""
+        still works. ``repeated``: a field that may come up to ``most`` times (a step's ticks)."""
         if request.query_params:
             raise BadRequest("query")
         # Cross-site posts are refused (besides SameSite=Strict and the form token). With
@@ -104,8 +110,9 @@ class Sessions:
         body = await request.body()
         if len(body) > MAX_BODY:
             raise BadRequest("size")
-        form = await request.form(max_files=0, max_fields=len(fields) + 1)
-        if set(form.keys()) != fields or len(form.multi_items()) != len(fields):
+        form = await request.form(max_files=0, max_fields=len(fields) + most + 1)
+        singles = [k for k, _ in form.multi_items() if not repeated or k != repeated]
+        if set(singles) != fields or len(singles) != len(fields) or len(form.getlist(repeated)) > most:
             raise BadRequest("fields")
         session = self.read(request)
         token = form.get("csrf")

@@ -1,21 +1,3 @@
-// Progressive enhancement only: the page works the same with JavaScript off.
-"use strict";
-(function () {
-  // After ticking an item the page comes back at that item: keep the keyboard focus there.
-  if (location.hash.length > 1) {
-    var target = document.getElementById(location.hash.slice(1));
-    if (target) { target.focus(); }
-  }
-  // "Print or save" on the outcome: the browser's print dialog (it can also save a PDF).
-  var print = document.querySelector(".js-print");
-  if (print) {
-    print.hidden = false;
-    var hint = document.querySelector(".print-hint");
-    if (hint) { hint.hidden = true; }
-    print.addEventListener("click", function () { window.print(); });
-  }
-  // Offline copies of the emergency page, the contacts and the quick reference (sw.js).
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
-  }
-})();
+/* Scottish Government Design System 4.2.0 (MIT licence, see ds-LICENCE.txt), built by assets/web/build.mjs */
+(()=>{var I=Object.create;var v=Object.defineProperty;var L=Object.getOwnPropertyDescriptor;var A=Object.getOwnPropertyNames;var C=Object.getPrototypeOf,M=Object.prototype.hasOwnProperty;var E=t=>{throw TypeError(t)};var B=(t,e,i)=>e in t?v(t,e,{enumerable:!0,configurable:!0,writable:!0,value:i}):t[e]=i;var g=(t,e)=>()=>{try{return e||t((e={exports:{}}).exports,e),e.exports}catch(i){throw e=0,i}};var O=(t,e,i,r)=>{if(e&&typeof e=="object"||typeof e=="function")for(let a of A(e))!M.call(t,a)&&a!==i&&v(t,a,{get:()=>e[a],enumerable:!(r=L(e,a))||r.enumerable});return t};var P=(t,e,i)=>(i=t!=null?I(C(t)):{},O(e||!t||!t.__esModule?v(i,"default",{value:t,enumerable:!0}):i,t));var j=(t,e,i)=>B(t,typeof e!="symbol"?e+"":e,i),x=(t,e,i)=>e.has(t)||E("Cannot "+i);var o=(t,e,i)=>(x(t,e,"read from private field"),i?i.call(t):e.get(t)),m=(t,e,i)=>e.has(t)?E("Cannot add the same private member more than once"):e instanceof WeakSet?e.add(t):e.set(t,i),u=(t,e,i,r)=>(x(t,e,"write to private field"),r?r.call(t,i):e.set(t,i),i);var q=g(p=>{"use strict";Object.defineProperty(p,"__esModule",{value:!0});var c,d,y=class{constructor(e){m(this,c);m(this,d,!1);u(this,c,e),o(this,c)&&o(this,c).classList.add("js-instantiated"),u(this,d,!1)}set isInitialised(e){u(this,d,e),e?o(this,c).classList.add("js-initialised"):o(this,c).classList.remove("js-initialised")}get isInitialised(){return o(this,d)}};c=new WeakMap,d=new WeakMap;p.default=y});var w=g(l=>{"use strict";var W=l&&l.__importDefault||function(t){return t&&t.__esModule?t:{default:t}};Object.defineProperty(l,"__esModule",{value:!0});var D=W(q()),b=class extends D.default{constructor(i){super(i);j(this,"checkboxes");this.checkboxes=[].slice.call(i.querySelectorAll(".ds_checkbox__input"))}init(){this.checkboxes.forEach(i=>{i.addEventListener("change",()=>{i.dataset.behaviour==="exclusive"?this.checkboxes.filter(r=>r!==i).forEach(r=>r.checked=!1):this.checkboxes.filter(r=>r.dataset.behaviour==="exclusive").forEach(r=>r.checked=!1)})}),this.isInitialised=!0}};l.default=b});var S=P(w());(function(){document.querySelectorAll('[data-module="ds-checkboxes"]').forEach(function(s){new S.default(s).init()});var t=document.querySelector(".ds_error-summary");t&&t.focus();var e=document.querySelector(".js-copy"),i=document.getElementById("readout");if(e&&i){var r=document.getElementById("copy-status"),a=[];i.querySelectorAll("h2, li").forEach(function(s){a.push(s.textContent.trim())});var f=a.join(`
+`);e.hidden=!1,e.addEventListener("click",function(){var s=function(){r&&(r.textContent=e.getAttribute("data-done"))};navigator.clipboard&&window.isSecureContext?navigator.clipboard.writeText(f).then(s,function(){_(f),s()}):(_(f),s())})}function _(s){var n=document.createElement("textarea");n.value=s,n.setAttribute("readonly",""),n.className="visually-hidden",document.body.appendChild(n),n.select();try{document.execCommand("copy")}catch{}document.body.removeChild(n)}var h=document.querySelector(".js-print");if(h){h.hidden=!1;var k=document.querySelector(".print-hint");k&&(k.hidden=!0),h.addEventListener("click",function(){window.print()})}"serviceWorker"in navigator&&navigator.serviceWorker.register("/sw.js",{scope:"/"}).catch(function(){})})();})();

@@ -3,9 +3,9 @@
 // last copy is shown, and it says when it was saved ("Numbers as of ..."). Any other page asked for
 // offline gets the emergency page, so 999 and the numbers are always there. Nothing else is cached.
 "use strict";
-var CACHE = "cse-offline-v1";
+var CACHE = "cse-offline-v2";
 var PAGES = __OFFLINE_PAGES__;
-var ASSETS = ["/static/style.css", "/static/app.js", "/static/icon.svg"];
+var ASSETS = ["/static/ds.css", "/static/app.js", "/static/icon.svg"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(
