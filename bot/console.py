@@ -9,7 +9,10 @@ or logged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -42,6 +45,11 @@ NONE_GONE = "only while nothing is ticked"
 NONE_REFUSED = "None of these is there only while nothing is ticked: untick first, or choose Done."
 
 
+# Closing the terminal window (SIGHUP) and a polite stop (SIGTERM) leave as q does: the open check
+# is deleted first. (Ctrl-C, SIGINT, is asyncio.run's: it cancels the loop the same way.)
+LEAVE_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+
+
 class Console:
     """A read-choose-show loop over :class:`CheckService`."""
 
@@ -63,6 +71,7 @@ class Console:
         self.in_check = False
         self.discarded = False
         self.deleted = True  # until deleting the open check fails
+        self.signalled: int | None = None
 
     def show(self, screen: Screen) -> None:
         print("\n" + "─" * 60, file=self.out)
@@ -146,21 +155,64 @@ class Console:
 
     async def goodbye(self) -> int:
         await self.discard()
-        print("\n" + self.farewell(), file=self.out)
+        self.say("\n" + self.farewell())
         return 0
 
+    def say(self, line: str) -> None:
+        """Print a last line; a terminal that has just been closed (SIGHUP) cannot take it."""
+        with contextlib.suppress(OSError, ValueError):
+            print(line, file=self.out, flush=True)
+
+    def _on_signal(self, signum: int, main: asyncio.Task[int]) -> None:
+        if self.signalled is None:  # once: a second signal must not interrupt the deleting
+            self.signalled = signum
+            main.cancel()
+
     async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        main = asyncio.current_task()
+        assert main is not None
+        for signum in LEAVE_SIGNALS:
+            loop.add_signal_handler(signum, self._on_signal, signum, main)
         try:
             return await self._loop()
+        except asyncio.CancelledError:
+            if self.signalled is None:
+                raise  # Ctrl-C: asyncio.run raises KeyboardInterrupt, run_console says goodbye
+            return await self.goodbye()
         finally:
             await self.discard()  # also on Ctrl-C; deleting twice is harmless
+            for signum in LEAVE_SIGNALS:
+                loop.remove_signal_handler(signum)
+
+    def _reader(self) -> asyncio.Queue[str]:
+        """Lines typed, read by a daemon thread: leaving (q, a signal) never waits for a read that
+        may never return, as a worker thread of the event loop would make it."""
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str] = asyncio.Queue()
+
+        def read() -> None:
+            line = "x"
+            while line:
+                try:
+                    line = self.inp.readline()
+                except (OSError, ValueError):  # the terminal went away
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the loop has closed: the console is gone
+                    return
+
+        threading.Thread(target=read, name="console-input", daemon=True).start()
+        return lines
 
     async def _loop(self) -> int:
         self.show(self.screen)
         if self.after_first_screen is not None:
             self.after_first_screen()  # e.g. open the database while the practitioner reads
+        typed = self._reader()
         while True:
-            line = await asyncio.to_thread(self.inp.readline)
+            line = await typed.get()
             if not line:
                 return await self.goodbye()
             choice = line.strip().lower()
@@ -192,10 +244,10 @@ def run_console(
     out: TextIO = sys.stdout,
     after_first_screen: Callable[[], None] | None = None,
 ) -> int:
-    """Run the terminal check until EOF, 'q' or Ctrl-C."""
+    """Run the terminal check until EOF, q, Ctrl-C, SIGHUP or SIGTERM."""
     console = Console(service, key, out=out, inp=inp, after_first_screen=after_first_screen)
     try:
         return asyncio.run(console.run())
     except KeyboardInterrupt:
-        print("\n" + console.farewell(), file=out)
+        console.say("\n" + console.farewell())
         return 0

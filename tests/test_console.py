@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -177,3 +180,40 @@ def test_terminal_text_has_no_telegram_commands() -> None:
     proc = run(keys, "console", "--now", "2026-12-02 10:00")
     assert "A concern to talk through" in proc.stdout
     assert not re.search(r"(?<![\w./:])/[a-z]+", proc.stdout), "no /commands in the terminal"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_closing_the_window_or_stopping_the_process_keeps_nothing(tmp_path: Path, signum: int) -> None:
+    db = tmp_path / "t.db"
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN",)}
+    env["DATABASE_URL"] = f"sqlite:///{db}"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        stdin=subprocess.PIPE,  # held open: the console is waiting for the next line, as at a terminal
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        text=True,
+    )
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write("1\n2\n2\n1\n2\n")  # start, not in danger, 13 to 15, Education, tick assault
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while not any("✅ Assault" in line for line in seen):
+            assert time.monotonic() < deadline and proc.poll() is None, "".join(seen)[-2000:]
+            time.sleep(0.05)  # the screen is printed after the tick is stored
+        assert rows(db, "conversation") == 1, "the check is open"
+        proc.send_signal(signum)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    reader.join(timeout=10)
+    assert rows(db, "conversation") == 0
+    assert "Your answers were deleted" in "".join(seen)
