@@ -258,6 +258,10 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
         body_timeout=settings.web_body_timeout,
     )
     host, port = settings.web_listen, args.port or settings.web_port
+    if settings.metrics_port is not None:  # Prometheus /metrics off the public page, as in polling mode
+        from bot.metrics import METRICS
+
+        METRICS.serve(settings.metrics_port, settings.metrics_listen)
     if settings.contacts_file is None:
         print("No CONTACTS_FILE set: the page shows the example contacts, marked not for real use.")
     print(f"The check is on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)

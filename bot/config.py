@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     web_idle_timeout: float = Field(default=10.0, gt=0, le=300)
     web_body_timeout: float = Field(default=10.0, gt=0, le=300)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # Polling mode: serve Prometheus /metrics on this port (webhook mode serves it beside /hook).
+    # Polling mode and `cse-triage web`: serve Prometheus /metrics on this port (webhook mode
+    # serves it beside /hook).
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
     metrics_listen: str = "127.0.0.1"
     # text (one line per record) or json (one JSON object per line, for a log collector).
@@ -160,7 +161,7 @@ SETTINGS_HELP: tuple[tuple[str, str], ...] = (
     ("SESSION_TTL_HOURS", "hours an unfinished check is kept (24)"),
     ("RUN_DIR", "where each process writes its pid for `reload` (data/run)"),
     ("LOG_LEVEL, LOG_FORMAT", "INFO by default; text or json"),
-    ("METRICS_PORT, METRICS_LISTEN", "polling mode: serve /metrics here (empty: off)"),
+    ("METRICS_PORT, METRICS_LISTEN", "polling mode and web: serve /metrics here (empty: off)"),
     ("ADMIN_USER_IDS", "Telegram user ids allowed to use /stats, comma-separated"),
     ("CONTENT_FILE", "the content file (default: the shipped flows/content/cse.yaml)"),
     ("TELEGRAM_API_BASE_URL", "only for a self-hosted Bot API server"),

@@ -1,8 +1,9 @@
 """Prometheus metrics: how the service is doing, counted without anything that identifies a chat.
 
-Served as ``/metrics`` by the webhook server, and in polling mode on ``METRICS_PORT`` (127.0.0.1
-unless ``METRICS_LISTEN`` says otherwise) when that is set. Labels are codes from a fixed set:
-update kinds, Bot API method names, outcome levels. Never a chat id, user id, key or text.
+Served as ``/metrics`` by the webhook server, and in polling mode and by ``cse-triage web`` on
+``METRICS_PORT`` (127.0.0.1 unless ``METRICS_LISTEN`` says otherwise) when that is set. Labels
+are codes from a fixed set: update kinds, Bot API method names, outcome levels, web steps and
+refusal reasons. Never a chat id, user id, key or text.
 """
 
 from __future__ import annotations
@@ -44,6 +45,20 @@ class Metrics:
         )
         self.finished = Counter(
             "cse_checks_finished_total", "Checks finished, by level", ["level"], registry=r
+        )
+        # The web page (bot/web): labels are the content's step ids and level codes, and the
+        # page's own short refusal reasons; never a path, a form value or a session.
+        self.web_pages = Counter(
+            "cse_web_pages_total", "Web pages shown, by step (or lookup, outcome)", ["step"], registry=r
+        )
+        self.web_finished = Counter(
+            "cse_web_checks_finished_total", "Web checks finished, by level", ["level"], registry=r
+        )
+        self.web_refused = Counter(
+            "cse_web_refused_total",
+            "Web requests refused (400, 404) or forms sent back, by reason",
+            ["reason"],
+            registry=r,
         )
 
     def exposition(self) -> bytes:

@@ -611,3 +611,56 @@ def test_the_design_system_is_the_locked_release_and_nothing_is_loaded_from_else
         for path in re.findall(r'(?:href|src)="(/static/[^"]+)"', page):
             assert client.get(path).status_code == 200, path
         assert not re.search(r'(?:href|src)="(?:https?:)?//', page)
+
+
+def test_the_web_figures_count_pages_by_step_outcomes_by_level_and_refusals(content: Content) -> None:
+    from bot.metrics import METRICS
+    from tests.test_metrics import figures, value
+
+    service = make_service(content)
+    before = figures(METRICS.exposition().decode())
+    with client_for(service) as client:
+        page = to_signs(client, service.flow)
+        item = service.flow.step("signs_1").items[0]
+        submit(client, page, "done", (item, "a:none"))  # sent back: None of these with a tick
+        assert client.get("/nowhere").status_code == 404
+        assert client.post("/act", data={"csrf": "x", "token": "y", "action": "done"}).status_code == 400
+        finish_check(client)
+    after = figures(METRICS.exposition().decode())
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("cse_web_pages_total", step="danger") == 2  # two checks started
+    # Shown, sent back, and shown again on the home page before the second check started.
+    assert moved("cse_web_pages_total", step="signs_1") == 3
+    assert moved("cse_web_pages_total", step="outcome") == 1
+    assert moved("cse_web_checks_finished_total", level="emergency") == 1
+    assert moved("cse_web_refused_total", reason="none_with_ticks") == 1
+    assert moved("cse_web_refused_total", reason="not_found") == 1
+    assert moved("cse_web_refused_total", reason="csrf") == 1
+    # Labels are screen keys, levels and short reasons: never a path, a form value or a session.
+    labels = {v for (name, lbls) in after if name.startswith("cse_web_") for _, v in lbls}
+    assert labels and all(re.fullmatch(r"[a-z0-9_:-]{1,40}", v) for v in labels), labels
+
+
+@pytest.mark.slow
+def test_cse_triage_web_serves_its_figures_on_the_metrics_port_only(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    from tests.helpers import free_port
+    from tests.web_harness import WebServer
+
+    port = free_port()
+    server = WebServer(tmp_path, METRICS_PORT=str(port))
+    server.start()
+    try:
+        server.get("/look/emergency")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:  # noqa: S310
+            scraped = r.read().decode()
+        assert 'cse_web_pages_total{step="look:emergency"} 1.0' in scraped
+        with pytest.raises(urllib.error.HTTPError):  # not on the public page
+            server.get("/metrics")
+    finally:
+        server.stop()

@@ -34,6 +34,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.metrics import METRICS
 from bot.service import INVALID, NONE_WITH_TICKS, CheckService, Reply, Token
 from bot.web.security import CSP, BadRequest, SecurityHeaders
 from bot.web.session import Session, Sessions
@@ -46,6 +47,7 @@ HERE = Path(__file__).parent
 CHECK_TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,16})\.(\d{1,9})$")
 FEEDBACK_CODE = re.compile(r"^\d{1,2}_[0-9a-f]{1,8}$")
 WEB_LOOKUPS = tuple(n for n in LOOKUPS if n != "help")  # /help lists Telegram commands
+REASON = re.compile(r"^[a-z][a-z -]{0,30}$")  # BadRequest's short reasons, as a metrics label
 MAX_TICKS = 32  # more ticks than any step has items (and "None of these") is not one of our forms
 OFFLINE_PAGES = ("/look/emergency", "/look/contacts", "/quick-reference")
 
@@ -110,6 +112,7 @@ class WebApp:
             as_of=self._as_of() if path in OFFLINE_PAGES else "",
             current=path,
         )
+        METRICS.web_pages.labels(screen.key).inc()
         return HTMLResponse(html, status_code=status)
 
     def _as_of(self) -> str:
@@ -174,8 +177,11 @@ class WebApp:
             raise BadRequest("not offered")
         if reply.ended:
             return self._page(reply, session)
+        if reply.changed and reply.screen.level is not None:
+            METRICS.web_finished.labels(reply.screen.level).inc()
         if reply.refused == NONE_WITH_TICKS:
             # Shown at once from what the one transaction saved (the ticks kept), no second read.
+            METRICS.web_refused.labels(NONE_WITH_TICKS).inc()
             error = self.service.flow.content.texts.web.none_with_ticks
             response: Response = self.render(reply.screen, session, token=reply.token, error=error)
         else:  # moved on, or a page from before (Back, a second tab): show where the check is now
@@ -272,7 +278,9 @@ def guarded(
         except HTTPException:
             raise
         except BadRequest as err:
-            log.info("web: refused a request (%s)", err.args[0] if err.args else "bad")
+            reason = err.args[0] if err.args and REASON.match(str(err.args[0])) else "bad"
+            log.info("web: refused a request (%s)", reason)
+            METRICS.web_refused.labels(reason.replace(" ", "_")).inc()
             return web.safety(
                 web.session(request), status=400, text=web.service.flow.content.texts.web.bad_request
             )
@@ -297,6 +305,7 @@ def create_app(
         text = service.flow.content.texts.web
         missing = not isinstance(exc, HTTPException) or exc.status_code == 404
         status, words = (404, text.not_found) if missing else (400, text.bad_request)
+        METRICS.web_refused.labels("not_found" if missing else "method").inc()
         return web.safety(web.session(request), status=status, text=words)
 
     routes: list[Any] = [
