@@ -17,7 +17,7 @@ from pathlib import Path
 from bot import logs, wiring
 from bot.config import Settings, SettingsError, load_settings, settings_help
 from bot.service import CheckService
-from flows.deployment import check_deployable
+from flows.deployment import check_deployable, file_problems
 from flows.directory import EXAMPLE_CONTACTS, ContactsError, load_directory
 from flows.schema import ContentError, load_content, release_problems
 from storage.base import StoreUnavailable, chat_key
@@ -63,9 +63,6 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-DOCS = Path("docs")
-
-
 def _write(path: Path, text: str) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
@@ -73,20 +70,23 @@ def _write(path: Path, text: str) -> int:
     return 0
 
 
-def cmd_diagram(settings: Settings, _args: argparse.Namespace) -> int:
-    """Write the flow, generated from the state machine, to docs/flow.mmd."""
+def cmd_diagram(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the flow, generated from the state machine, to flow.mmd in --out."""
     from flows.diagram import mermaid
 
-    return _write(DOCS / "flow.mmd", mermaid(wiring.flow(settings)))
+    return _write(args.out / "flow.mmd", mermaid(wiring.flow(settings)))
 
 
-def cmd_reference(settings: Settings, _args: argparse.Namespace) -> int:
-    """Write the printable quick reference, with the contacts file's numbers, to docs/ (.md, .html)."""
+def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
+    """Write the printable quick reference, with the contacts file's numbers, to --out (.md, .html).
+
+    Where the deployer says, the current folder by default: never over the repository's docs/,
+    whose copies are generated from the shipped example files (`--out docs`) and checked by a test."""
     from flows.reference import quick_reference, quick_reference_html
 
     content, directory = wiring.content(settings), wiring.contacts(settings)
-    _write(DOCS / "quick-reference.md", quick_reference(content, directory))
-    return _write(DOCS / "quick-reference.html", quick_reference_html(content, directory))
+    _write(args.out / "quick-reference.md", quick_reference(content, directory))
+    return _write(args.out / "quick-reference.html", quick_reference_html(content, directory))
 
 
 def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
@@ -148,11 +148,12 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
         else:
             problems += [f"{settings.content_file}: {line}" for line in release]
     contacts = settings.contacts_file or EXAMPLE_CONTACTS
-    try:
-        directory = load_directory(contacts)
-        problems += [f"{contacts}: {p}" for p in check_deployable(directory)]
-    except ContactsError as err:
-        problems += str(err).splitlines()
+    # Every problem at once, even when the file's structure is broken; lines due a check are
+    # warnings (exit 0) until they are too old.
+    found, warnings = file_problems(Path(contacts), wiring.clock(args.now)().date())
+    problems += [f"{contacts}: {p}" for p in found]
+    for line in warnings:
+        print(f"{contacts}: warning: {line}", file=sys.stderr)
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:
@@ -175,7 +176,8 @@ def _contacts_problems(settings: Settings) -> list[str]:
         directory = load_directory(settings.contacts_file)
     except ContactsError as err:
         return [f"CONTACTS_FILE {line}" for line in str(err).splitlines()]
-    return [f"CONTACTS_FILE {settings.contacts_file}: {p}" for p in check_deployable(directory)]
+    today = wiring.clock(None)().date()  # a line checked too long ago is refused, as by validate
+    return [f"CONTACTS_FILE {settings.contacts_file}: {p}" for p in check_deployable(directory, today)]
 
 
 def _content_problems(settings: Settings) -> list[str]:
@@ -301,8 +303,8 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "purge": (cmd_purge, "delete expired checks now"),
     "reload": (cmd_reload, "validate the contacts file, then have the running bot reload it (SIGHUP)"),
     "backup": (cmd_backup, "back up the database to PATH (SQLite), or print the pg_dump command"),
-    "diagram": (cmd_diagram, "write the flow as a Mermaid diagram to docs/flow.mmd"),
-    "reference": (cmd_reference, "write the printable quick reference to docs/quick-reference.md"),
+    "diagram": (cmd_diagram, "write the flow as a Mermaid diagram, flow.mmd, to --out"),
+    "reference": (cmd_reference, "write the printable quick reference (.md, .html) to --out"),
     "stats": (cmd_stats, "anonymous figures for service leads (counts only)"),
     "validate": (cmd_validate, "check the content and contacts files; non-zero exit on any problem"),
 }
@@ -329,6 +331,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             p.add_argument("--content", type=Path, help="this content file instead of CONTENT_FILE")
             p.add_argument("--contacts", type=Path, help="this contacts file instead of CONTACTS_FILE")
+        if name in ("diagram", "reference"):
+            p.add_argument(
+                "--out", type=Path, default=Path("."), help="the folder to write to (default: this one)"
+            )
         if name == "backup":
             p.add_argument("path", help="the new backup file (SQLite) or dump file (PostgreSQL)")
     args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ on the host; under systemd, ``ExecReload`` sends the signal instead.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
@@ -31,7 +32,7 @@ def checked_contacts(path: Path) -> tuple[YamlDirectory | None, list[str]]:
         directory = load_directory(path)
     except ContactsError as err:
         return None, str(err).splitlines()
-    problems = check_deployable(directory)
+    problems = check_deployable(directory, directory.local(dt.datetime.now(dt.UTC)).date())
     return (None, [f"{path}: {p}" for p in problems]) if problems else (directory, [])
 
 

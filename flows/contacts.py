@@ -67,6 +67,10 @@ class Directory(Protocol):
     def content_owner(self) -> ContactLine | None:
         """Whom to tell about a problem with the advice, if the deployer said so."""
 
+    @property
+    def organisation(self) -> str | None:
+        """The deploying organisation, from its own contacts file (None without one)."""
+
 
 # National numbers marked verified in shared/reference/domain-facts.md, section 4.
 NATIONAL: dict[str, ContactLine] = {
@@ -85,6 +89,7 @@ class GenericDirectory:
     services: list[tuple[str, str]] = []
     is_example = False
     content_owner = None
+    organisation = None
 
     def route(self, now: dt.datetime) -> Route:
         weekday = now.weekday() < 5

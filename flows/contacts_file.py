@@ -5,12 +5,13 @@ pydantic, then for what pydantic cannot see (duplicate codes, a schedule that ne
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from flows.contacts import NATIONAL
 from flows.hours import OfficeHours
@@ -27,13 +28,16 @@ class _Strict(BaseModel):
 
 
 class Line(_Strict):
-    """A line shown to the practitioner: name, optional number, and how or when to use it."""
+    """A line shown to the practitioner: name, optional number, and how or when to use it, with
+    when it was last checked and by which role (``flows/deployment.py`` requires both)."""
 
     name: Text
     phone: Phone | None = None
     email: Email | None = None
     web: Text | None = None
     hours: Text | None = None
+    verified_on: dt.date | None = None
+    verified_by: Text | None = None
 
 
 class PhoneLine(Line):
@@ -62,6 +66,8 @@ class Designated(_Strict):
     email: Email | None = None
     hours: Text
     available_out_of_hours: bool = False
+    verified_on: dt.date | None = None
+    verified_by: Text | None = None
 
 
 class Service(_Strict):
@@ -94,6 +100,20 @@ class National(_Strict):
     stop_it_now: Line = _default("stop_it_now")
 
 
+class Verification(_Strict):
+    """How old a contact line's last check may be: ``validate`` warns after ``warn_after_months``
+    and refuses (so Telegram and the web page will not start on it) after ``refuse_after_months``."""
+
+    warn_after_months: int = Field(default=6, ge=1, le=60)
+    refuse_after_months: int = Field(default=12, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _order(self) -> Verification:
+        if self.refuse_after_months <= self.warn_after_months:
+            raise ValueError("refuse_after_months must be more than warn_after_months")
+        return self
+
+
 class ContactsFile(_Strict):
     """The whole contacts file."""
 
@@ -109,6 +129,7 @@ class ContactsFile(_Strict):
     police: Police = Field(default_factory=Police)
     national: National = Field(default_factory=National)
     content_owner: Line | None = None
+    verification: Verification = Field(default_factory=Verification)
 
     @field_validator("timezone")
     @classmethod
@@ -154,3 +175,30 @@ def cross_check(c: ContactsFile) -> list[str]:
     for day in sorted(set(c.open_dates) & set(c.closed_dates)):
         problems.append(f"open_dates: {day} is also in closed_dates")
     return problems
+
+
+def _service_names(data: Any) -> list[str]:
+    """How problems name each service: its code, else its label, else its place ("#2"), each as
+    written in the file, so no reader has to count services from zero."""
+    services = data.get("services") if isinstance(data, dict) else None
+    if not isinstance(services, list):
+        return []
+    out: list[str] = []
+    for key in ("code", "label"):
+        names = [s.get(key) if isinstance(s, dict) else None for s in services]
+        out = [
+            o or (n.strip() if isinstance(n, str) and n.strip() and names.count(n) == 1 else "")
+            for o, n in zip(out or [""] * len(services), names, strict=True)
+        ]
+    return [o or f"#{i + 1}" for i, o in enumerate(out)]
+
+
+def named(problem: str, data: Any) -> str:
+    """A ``path: problem`` line with ``services[1]`` written as ``services[health]`` (the code)."""
+    names = _service_names(data)
+
+    def name(match: re.Match[str]) -> str:
+        i = int(match.group(1))
+        return f"services[{names[i]}]" if i < len(names) else match.group(0)
+
+    return re.sub(r"\bservices\[(\d+)\]", name, problem)

@@ -30,6 +30,7 @@ from flows.contacts_file import (
     Service,
     cross_check,
     holiday_calendar,
+    named,
 )
 from flows.hours import clock_text, week_text
 from flows.phones import dial_phone, display_phone
@@ -43,10 +44,10 @@ def parse_directory(data: Any, source: str = "<contacts>") -> YamlDirectory:
     try:
         config = ContactsFile.model_validate(data)
     except ValidationError as err:
-        raise ContactsError(source, pydantic_problems(err)) from None
+        raise ContactsError(source, [named(p, data) for p in pydantic_problems(err)]) from None
     problems = cross_check(config)
     if problems:
-        raise ContactsError(source, problems)
+        raise ContactsError(source, [named(p, data) for p in problems])
     return YamlDirectory(config, source)
 
 
@@ -76,6 +77,15 @@ def _line(line: Line | Designated, name: str | None = None) -> ContactLine:
     )
 
 
+def _checked(contact: ContactLine, line: Line | Designated) -> ContactLine:
+    """The line with "checked on 30 November 2026" after its details, when the file says so."""
+    if line.verified_on is None:
+        return contact
+    note = f"checked on {line.verified_on.day} {line.verified_on:%B %Y}"
+    detail = f"{contact.detail}; {note}" if contact.detail else note
+    return ContactLine(contact.name, contact.phone, detail, contact.tel)
+
+
 class YamlDirectory:
     """Contacts from a validated contacts file; implements ``flows.contacts.Directory``."""
 
@@ -94,6 +104,11 @@ class YamlDirectory:
     def is_example(self) -> bool:
         """True while the file says ``example: true``."""
         return self.config.example
+
+    @property
+    def organisation(self) -> str:
+        """The deploying organisation (``organisation`` in the file)."""
+        return self.config.organisation
 
     @property
     def content_owner(self) -> ContactLine | None:
@@ -185,18 +200,23 @@ class YamlDirectory:
         raise KeyError(role)
 
     def reference_lines(self) -> list[ContactLine]:
-        """Every contact with its hours, whatever the time: for the printed quick reference."""
+        """Every contact with its hours, whatever the time, and when it was last checked: for the
+        printed quick reference."""
         c = self.config
         office = _line(c.social_work.office)
         hours = week_text(c.office_hours)
+        office = ContactLine(office.name, office.phone, f"{hours}, not public holidays", office.tel)
         return [
-            _line(c.police.emergency),
-            *(_line(s.designated, f"{s.label}: {s.designated.title}") for s in c.services),
-            ContactLine(office.name, office.phone, f"{hours}, not public holidays", office.tel),
-            _line(c.social_work.out_of_hours),
-            _line(c.police.non_emergency),
+            _checked(_line(c.police.emergency), c.police.emergency),
             *(
-                _line(x)
+                _checked(_line(s.designated, f"{s.label}: {s.designated.title}"), s.designated)
+                for s in c.services
+            ),
+            _checked(office, c.social_work.office),
+            _checked(_line(c.social_work.out_of_hours), c.social_work.out_of_hours),
+            _checked(_line(c.police.non_emergency), c.police.non_emergency),
+            *(
+                _checked(_line(x), x)
                 for x in (c.national.nspcc, c.national.childline, c.national.ceop, c.national.stop_it_now)
             ),
         ]

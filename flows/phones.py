@@ -18,6 +18,10 @@ def parse_uk(raw: str) -> phonenumbers.PhoneNumber:
     """Parse a UK number written nationally or as +44; ValueError if it cannot be one."""
     if not re.fullmatch(r"[+(]?[0-9][0-9 ()\-]{2,24}", raw):
         raise ValueError(f"'{raw}' is not a phone number (use digits and spaces, e.g. '01324 503650')")
+    # Written nationally, a UK number starts with 0: '1786 233185' has lost it (or never had it),
+    # and guessing which number was meant could send a practitioner to the wrong one.
+    if not re.match(r"\+|\(?0", raw):
+        raise ValueError(f"'{raw}' has no leading 0: write the whole number in quotes, e.g. '01324 503650'")
     try:
         num = phonenumbers.parse(raw, "GB")
     except phonenumbers.NumberParseException as err:

@@ -38,7 +38,9 @@ def parts(content: Content, directory: Directory) -> list[Part]:
     out = [Part(None, (f"**{t.emergency_title}:** " + " ".join(t.emergency_lines),), "para")]
     if directory.is_example:
         out.append(Part(None, (f"**{t.example_contacts}**",), "para"))
-    out.append(Part(t.contacts_title, tuple(_contact(line) for line in directory.reference_lines())))
+    # Whose contacts: the deploying organisation, from its own contacts file.
+    title = f"{t.contacts_title}: {directory.organisation}" if directory.organisation else t.contacts_title
+    out.append(Part(title, tuple(_contact(line) for line in directory.reference_lines())))
     levels: list[str] = []
     for level in c.levels:
         outcome = c.outcomes[level]

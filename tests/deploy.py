@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,23 @@ def _fill(value: Any) -> Any:
     return value
 
 
+def _checked_today(value: Any) -> None:
+    """Every line checked today, so the file never ages past `verification` as the tests run on."""
+    if isinstance(value, dict):
+        if "verified_on" in value:
+            value["verified_on"] = dt.date.today()
+        for v in value.values():
+            _checked_today(v)
+    elif isinstance(value, list):
+        for v in value:
+            _checked_today(v)
+
+
 def filled_contacts(folder: Path) -> Path:
     """Write a deployable copy of the example contacts file and return its path."""
     data = _fill(yaml.safe_load(EXAMPLE_CONTACTS.read_text(encoding="utf-8")))
     data["example"] = False
+    _checked_today(data)
     # The example's out-of-hours team starts at 17:00, after the office shuts: close that gap.
     hours = data["social_work"]["out_of_hours"]["open"]
     for day in ("monday", "tuesday", "wednesday", "thursday"):

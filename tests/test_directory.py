@@ -44,6 +44,10 @@ IN_HOURS = dt.datetime(2026, 12, 2, 10, 0)  # Wednesday morning
 OUT_OF_HOURS = dt.datetime(2026, 12, 5, 21, 40)  # Saturday evening
 
 
+# When a line was last checked, and by which role (every line in a file must say).
+CHECKED = {"verified_on": "2026-11-30", "verified_by": "Child protection lead officer"}
+
+
 def ready() -> dict[str, Any]:
     """A complete, deployable contacts file (numbers from the verified Forth Valley list)."""
     return {
@@ -66,6 +70,7 @@ def ready() -> dict[str, Any]:
                     "title": "Child Protection Coordinator",
                     "phone": "01786 471177",
                     "hours": "term",
+                    **CHECKED,
                 },
             },
             {
@@ -75,15 +80,22 @@ def ready() -> dict[str, Any]:
                     "title": "Child Protection Adviser",
                     "phone": "01259 225000",
                     "hours": "9 to 5",
+                    **CHECKED,
                 },
             },
         ],
         "social_work": {
-            "office": {"name": "Falkirk Social Work", "phone": "01324 503650", "hours": "office hours"},
+            "office": {
+                "name": "Falkirk Social Work",
+                "phone": "01324 503650",
+                "hours": "office hours",
+                **CHECKED,
+            },
             "out_of_hours": {
                 "name": "Emergency Duty Team",
                 "phone": "01786 470500",
                 "hours": "evenings, weekends, public holidays",
+                **CHECKED,
                 "open": {
                     "monday": "00:00-08:45, 16:45-24:00",
                     "tuesday": "00:00-08:45, 16:45-24:00",
@@ -328,7 +340,7 @@ def test_missing_field_is_named(tmp_path: Path) -> None:
     del data["services"][1]["designated"]["phone"]
     del data["office_hours"]["friday"]
     problems = problems_of(data, tmp_path)
-    assert "services[1].designated.phone: Field required" in problems
+    assert "services[health].designated.phone: Field required" in problems
     assert "office_hours.friday: Field required" in problems
 
 
@@ -346,7 +358,7 @@ def test_bad_phone_is_named(tmp_path: Path, phone: object, message: str) -> None
     data = ready()
     data["services"][1]["designated"]["phone"] = phone
     [problem] = problems_of(data, tmp_path)
-    assert problem.startswith("services[1].designated.phone: ")
+    assert problem.startswith("services[health].designated.phone: ")
     assert message in problem
 
 
@@ -366,8 +378,8 @@ def test_several_problems_are_listed_together(tmp_path: Path) -> None:
         "holidays_region",
         "office_hours.friday",
         "office_hours.monday",
-        "services[0].label",
-        "services[0].designated.phone_number",
+        "services[education].label",
+        "services[education].designated.phone_number",
         "police.emergency.phone",
     }
     text = "\n".join(problems)
@@ -379,7 +391,7 @@ def test_duplicate_service_code_is_named(tmp_path: Path) -> None:
     data = ready()
     data["services"].append(copy.deepcopy(data["services"][0]))
     assert problems_of(data, tmp_path) == [
-        "services[2].code: duplicate service code 'education' (also services[0])"
+        "services[#3].code: duplicate service code 'education' (also services[#1])"
     ]
 
 
@@ -399,16 +411,16 @@ def test_example_file_is_refused(example: YamlDirectory) -> None:
     fields = {p.split(":")[0] for p in problems}
     assert "example" in fields
     assert "organisation" in fields
-    for i in range(5):
-        assert f"services[{i}].designated.phone" in fields
-        assert f"services[{i}].designated.title" in fields
+    for code in ("education", "health", "social_work", "police", "voluntary"):
+        assert f"services[{code}].designated.phone" in fields, "a service is named by its code"
+        assert f"services[{code}].designated.title" in fields
     # The verified numbers are not flagged.
     assert not fields & {
         "social_work.office.phone",
         "social_work.out_of_hours.phone",
         "police.emergency.phone",
     }
-    assert not any(f.startswith("national.") for f in fields)
+    assert not any(f.startswith("national.") and f.endswith(".phone") for f in fields)
 
 
 def test_filled_in_file_is_deployable() -> None:
@@ -435,7 +447,7 @@ def test_placeholders_are_refused_with_the_field(field: str, value: str) -> None
     data = ready()
     data["services"][1]["designated"][field] = value
     assert [p.split(":")[0] for p in check_deployable(parse_directory(data))] == [
-        f"services[1].designated.{field}"
+        f"services[health].designated.{field}"
     ]
 
 

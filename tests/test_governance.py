@@ -73,7 +73,7 @@ def test_flow_diagram_in_docs_is_generated_from_the_machine_and_current(content:
     flow = Flow(content, load_directory(EXAMPLE_CONTACTS).services)
     diagram = mermaid(flow)
     assert (ROOT / "docs" / "flow.mmd").read_text(encoding="utf-8") == diagram, (
-        "docs/flow.mmd is stale: run `cse-triage diagram`"
+        "docs/flow.mmd is stale: run `cse-triage diagram --out docs`"
     )
     # Every transition the machine has is drawn, and nothing else.
     for state in flow.states:
@@ -85,11 +85,11 @@ def test_quick_reference_in_docs_is_current_and_complete(content: Content) -> No
     example = load_directory(EXAMPLE_CONTACTS)
     text = quick_reference(content, example)
     assert (ROOT / "docs" / "quick-reference.md").read_text(encoding="utf-8") == text, (
-        "docs/quick-reference.md is stale: run `cse-triage reference`"
+        "docs/quick-reference.md is stale: run `cse-triage reference --out docs` (no CONTACTS_FILE)"
     )
     html = quick_reference_html(content, example)
     assert (ROOT / "docs" / "quick-reference.html").read_text(encoding="utf-8") == html, (
-        "docs/quick-reference.html is stale: run `cse-triage reference`"
+        "docs/quick-reference.html is stale: run `cse-triage reference --out docs` (no CONTACTS_FILE)"
     )
     for item in (*content.indicators, *content.factors):
         assert item.label in text

@@ -4,6 +4,7 @@ what a new user would try first. Also the webhook's secret check over real HTTP.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,8 @@ async def test_a_new_user_completes_a_check_against_a_local_bot_api_server(tmp_p
             assert api.of("getUpdates")[0]["allowed_updates"] == ALLOWED_UPDATES, "handled types only"
     logged = log.read_text(errors="replace")
     assert "Jane Smith" not in logged and TOKEN.split(":")[1] not in logged and str(CHAT) not in logged
+    # Start-up says when the contacts were last checked: the oldest line, its date and role.
+    assert re.search(r"contacts: the oldest check is content_owner, checked on \d{4}-\d\d-\d\d by \w", logged)
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from bot.stats import review_overdue
 from bot.telegram.guards import ALLOWED_UPDATES
 from bot.telegram.handlers import TelegramFrontEnd
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
+from flows.deployment import contact_warnings, oldest_check
 
 log = logging.getLogger(__name__)
 PURGE_EVERY = dt.timedelta(minutes=15)
@@ -134,6 +135,12 @@ def run_telegram(
     overdue = review_overdue(service.flow.content, service.clock().date())
     if overdue:
         log.warning("%s", overdue)
+    # When the contacts were last checked (roles and dates only): the oldest line, and any due.
+    oldest = oldest_check(service.directory)
+    if oldest is not None:
+        log.info("contacts: the oldest check is %s", oldest)
+    for line in contact_warnings(service.directory, service.clock().date()):
+        log.warning("contacts due a check: %s", line)
     app = build_application(settings, service)
     if settings.bot_mode == "polling":
         if settings.metrics_port is not None:  # webhook mode serves /metrics beside the updates
