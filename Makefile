@@ -113,6 +113,7 @@ dist: $(STAMP)
 	echo "$(VERSION)" > $(BUNDLE)/VERSION
 	cd $(BUNDLE) && sha256sum *.whl wheelhouse/*.whl requirements.lock > SHA256SUMS
 	tar -C $(DIST_DIR) -czf $(BUNDLE).tar.gz cse-triage-$(VERSION)
+	rm -rf build
 	@echo "built $(BUNDLE).tar.gz (install: deploy/README.md)"
 
 clean:
