@@ -224,6 +224,7 @@ def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asynci
             secret=secret,
             ttl_hours=settings.session_ttl_hours,
             body_timeout=settings.web_body_timeout,
+            new_checks_per_minute=settings.web_new_checks_per_minute,
         )
         print(f"The web page is on http://{settings.web_listen}:{settings.web_port}/", flush=True)
         return lambda stop: serve_beside(app, host=settings.web_listen, port=settings.web_port, stop=stop)
@@ -258,6 +259,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
         secret=settings.chat_key_secret.get_secret_value().encode(),
         ttl_hours=settings.session_ttl_hours,
         body_timeout=settings.web_body_timeout,
+        new_checks_per_minute=settings.web_new_checks_per_minute,
     )
     host, port = settings.web_listen, args.port or settings.web_port
     if settings.metrics_port is not None:  # Prometheus /metrics off the public page, as in polling mode

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     # requests), and for its body (2 KB at most), before it is refused and closed.
     web_idle_timeout: float = Field(default=10.0, gt=0, le=300)
     web_body_timeout: float = Field(default=10.0, gt=0, le=300)
+    # New web checks (a first answer stored) each process accepts in any minute; past it the page
+    # shows 999 and the designated contact, and one log line a minute says so. A public page's
+    # figures can be inflated by anyone: this bounds how fast (issue 21 §3).
+    web_new_checks_per_minute: int = Field(default=60, ge=1, le=100_000)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # Polling mode and `cse-triage web`: serve Prometheus /metrics on this port (webhook mode
     # serves it beside /hook).

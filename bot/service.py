@@ -156,11 +156,34 @@ class CheckService:
         await self.store.transact(key=key, update_id=update_id, decide=decide)
         return self._render(_View("step", conv, record), edit=False)
 
-    async def act(self, *, key: str, update_id: int | None, action: str, token: Token | None) -> Reply:
+    def first_step(self, check_id: str) -> Reply:
+        """The first question of a new check, kept nowhere (the web, issue 21 §4): the row is
+        written with the first answer (:meth:`act` with ``fresh`` this ``check_id``)."""
+        conv, record = self._fresh(check_id)
+        return self._render(_View("step", conv, record), edit=False)
+
+    def _fresh(self, check_id: str) -> tuple[Conversation, Record]:
+        conv = self.flow.new()
+        self.flow.fire(conv, "start")
+        return conv, Record(conv.to_dict(), check_id, 1, None, self.flow.content.meta.version)
+
+    def _or_fresh(
+        self, decide: Callable[[Record | None], Decision], fresh: str | None, token: Token | None
+    ) -> Callable[[Record | None], Decision]:
+        """``decide``, given the new check of :meth:`first_step` when no check is stored and the
+        button is that check's first question (``fresh``: its check id)."""
+        if fresh is None or token != Token(fresh, 1):
+            return decide
+        return lambda record: decide(record if record is not None else self._fresh(fresh)[1])
+
+    async def act(
+        self, *, key: str, update_id: int | None, action: str, token: Token | None, fresh: str | None = None
+    ) -> Reply:
         """Apply a button's action to the conversation it belongs to.
 
         Decide, commit, then render: inside the store's transaction only the event is applied
         to the loaded conversation (parsed once); the screen is built after the commit.
+        ``fresh``: the check id :meth:`first_step` showed, for a check not stored yet.
         """
         parsed = parse_action(action)
         if parsed is None:
@@ -185,14 +208,17 @@ class CheckService:
             view, decision = self._moved_on(conv, record)
             return decision
 
-        await self.store.transact(key=key, update_id=update_id, decide=decide)
+        await self.store.transact(key=key, update_id=update_id, decide=self._or_fresh(decide, fresh, token))
         return self._render(view)
 
-    async def submit(self, *, key: str, token: Token, action: str, ticks: Collection[str] = ()) -> Reply:
+    async def submit(
+        self, *, key: str, token: Token, action: str, ticks: Collection[str] = (), fresh: str | None = None
+    ) -> Reply:
         """A web form in one transaction: on a multi step the ticks as sent (the whole set) are
         applied first, then the button pressed. "None of these" (``a:none``) with a tick is refused
         as in Telegram, keeping the ticks (``refused`` "none_with_ticks"); anything that does not
-        fit the step changes nothing (``refused`` "invalid")."""
+        fit the step changes nothing (``refused`` "invalid"). ``fresh``: the check id
+        :meth:`first_step` showed, for a check not stored yet (its first answer stores it)."""
         parsed = parse_action(action)
         if parsed is None:
             return replace(self.ended(), refused=INVALID)
@@ -224,7 +250,7 @@ class CheckService:
             view, refused = _View("step", self.flow.load(before), record, changed=False), INVALID
             return Decision(record, changed=False)
 
-        await self.store.transact(key=key, update_id=None, decide=decide)
+        await self.store.transact(key=key, update_id=None, decide=self._or_fresh(decide, fresh, token))
         return replace(self._render(view), refused=refused)
 
     def _tick(self, conv: Conversation, ticks: Collection[str]) -> bool:
@@ -350,15 +376,16 @@ class CheckService:
             text or self.flow.content.texts.failure, self.context(), with_contacts=True
         )
 
-    async def report_problem(self, code: str) -> Reply:
+    async def report_problem(self, code: str, *, count: bool = True) -> Reply:
         """"Report a problem with this advice": count the outcome anonymously (level, situation
         blocks shown, content version; never the chat or any text) and thank the practitioner,
-        pointing to the content owner. A failure to count never stops the thanks."""
+        pointing to the content owner. A failure to count never stops the thanks. ``count``
+        False: thank without counting (the web's second use of one outcome's ticket)."""
         parsed = self.screens.parse_feedback(code)
         if parsed is None:
             return self.ended()
         level, blocks = parsed
-        if self.counting:
+        if self.counting and count:
             try:
                 await self.store.count_feedback(
                     day=self.clock().date(),
@@ -381,8 +408,10 @@ class CheckService:
 
     # -- helpers --------------------------------------------------------------------------
     def _abandoned(self, record: Record | None) -> OutcomeCount | None:
-        """The anonymous count for a check left unfinished (replaced or cancelled), if there was one."""
-        if record is None or not self.counting or record.data.get("state") == OUTCOME:
+        """The anonymous count for a check left unfinished (replaced or cancelled), if there was one
+        with at least one answer (version 1 is the first question, unanswered): starting again,
+        however often, is not a check left (issue 21 §3)."""
+        if record is None or not self.counting or record.version <= 1 or record.data.get("state") == OUTCOME:
             return None  # a finished check the web kept was counted when it finished
         if record.service:
             return self._abandoned_with(record, record.service)
@@ -390,7 +419,7 @@ class CheckService:
         return self._abandoned_with(record, (self.flow.service_of(conv) if conv else None) or "")
 
     def _abandoned_with(self, record: Record, service: str) -> OutcomeCount | None:
-        if not self.counting:
+        if not self.counting or record.version <= 1:
             return None
         return OutcomeCount(self.clock().date(), ABANDONED, record.content_version, service, self.channel)
 

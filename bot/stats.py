@@ -86,7 +86,14 @@ def stats_screen(
             Section(tuple(f"/{name}: {n}" for name, n in used.most_common()), "Lookups used", "bullets")
         )
     sections.append(
-        Section((f"Counts only, from anonymous counters. Content {content.meta.version}.",), style="note")
+        Section(
+            (
+                f"Counts only, from anonymous counters. Content {content.meta.version}.",
+                "Web figures (checks and reports) come from a public page anyone can use, "
+                "so they cannot be verified.",
+            ),
+            style="note",
+        )
     )
     return Screen("stats", f"📊 Use in the last {weeks} weeks", tuple(sections))
 

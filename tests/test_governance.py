@@ -25,7 +25,9 @@ async def test_stats_are_for_admins_only_and_count_without_identifying_anyone() 
         await bot.walk_to_outcome(ADMIN, ticks=("Assault",))
         await bot.walk_to_outcome(OTHER, service="Health (NHS)")
         await bot.send(OTHER, "/check")
-        await bot.send(OTHER, "/cancel")  # started, never finished
+        await bot.send(OTHER, "/check")  # started again before any answer: not a check left
+        await bot.tap(OTHER, "No")
+        await bot.send(OTHER, "/cancel")  # answered, never finished: abandoned
         await bot.send(OTHER, "/indicators")
         await bot.send(OTHER, "/stats")
         refused = bot.last_text(OTHER)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import re
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,9 +27,12 @@ from starlette.testclient import TestClient
 from bot.service import CheckService
 from bot.web.routes import create_app
 from bot.web.server import serve_beside
+from bot.web.session import COOKIE
 from flows.schema import Content
+from tests.conftest import WEEKDAY_MORNING
 from tests.helpers import free_port
-from tests.test_web import SECRET, client_for, designated, make_service
+from tests.soak import SOAK
+from tests.test_web import SECRET, act, client_for, designated, field, make_service, start
 
 BODY_TIMEOUT = 0.5
 
@@ -170,4 +175,139 @@ async def test_a_good_form_still_works_over_a_real_server(content: Content) -> N
         csrf = re.search(r'name="csrf" value="([^"]*)"', welcome.text)
         assert csrf
         answer = await client.post("/start", data={"csrf": csrf.group(1), "action": "start"})
-        assert answer.status_code == 303
+        assert answer.status_code == 200 and 'name="token"' in answer.text
+
+
+# -- §5 sessions -----------------------------------------------------------------------------------
+def session_cookie(client: TestClient) -> str | None:
+    values = [c.value for c in client.cookies.jar if c.name == COOKIE]
+    assert len(values) <= 1
+    return values[0] if values else None
+
+
+def plant(client: TestClient, value: str | None) -> None:
+    """Set the session cookie as someone else could (the test client's cookie domain)."""
+    client.cookies.clear()
+    client.cookies.set(COOKIE, value or "", domain="testserver.local", path="/")
+
+
+def answer_first(client: TestClient, page: str) -> str:
+    """Answer the first question ("No"); return the next page."""
+    assert act(client, page, "a:no").status_code == 303
+    return client.get("/").text
+
+
+def test_a_planted_cookie_is_never_adopted_and_start_always_issues_a_new_id(content: Content) -> None:
+    service = make_service(content)
+    with client_for(service) as attacker, client_for(service) as victim:
+        # A value we never issued: the page does not use it.
+        plant(victim, "a" * 43)
+        assert 'name="token"' not in victim.get("/").text  # the welcome, no check
+        # A value we did issue, planted by someone who started (and even answered) a check.
+        page = start(attacker)
+        planted = session_cookie(attacker)
+        answer_first(attacker, page)
+        plant(victim, planted)
+        shown = victim.get("/").text
+        assert planted is not None and field(shown, "token")  # the attacker's check, not the victim's
+        answer = victim.post("/start", data={"csrf": field(shown, "csrf"), "action": "start"})
+        own = session_cookie(victim)
+        assert own not in (None, planted), "a new id for every start"
+        second = answer_first(victim, answer.text)
+        # The attacker's value shows the attacker's own check (stopped by the victim's start), never
+        # the victim's question.
+        seen = attacker.get("/").text
+        assert field(second, "token") not in seen
+        assert 'name="token"' not in seen or field(seen, "token") != field(second, "token")
+
+
+def test_a_value_with_no_stored_check_starts_nothing(content: Content) -> None:
+    """A started check is stored only with its first answer: until then the cookie leads to the
+    welcome, and a forged first-question form under another value is refused."""
+    service = make_service(content)
+    with client_for(service) as client:
+        page = start(client)
+        assert 'name="token"' not in client.get("/").text
+        assert service.store.rows == {}  # type: ignore[attr-defined]
+        answer_first(client, page)
+        assert len(service.store.rows) == 1  # type: ignore[attr-defined]
+
+
+# -- §3 figures that cannot be forged ----------------------------------------------------------------
+def to_outcome(client: TestClient) -> str:
+    """A whole check on the web (danger now, then skip): the outcome page."""
+    page = start(client)
+    assert act(client, page, "a:yes").status_code == 303
+    outcome = act(client, client.get("/").text, "a:skip")
+    assert outcome.status_code == 200 and "/feedback" in outcome.text  # type: ignore[attr-defined]
+    return outcome.text  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_report_a_problem_counts_once_per_outcome_and_never_without_one(
+    content: Content, kind: str, tmp_path: Path
+) -> None:
+    store = None
+    if kind == "sqlite":
+        from storage.sql import SqlStore, migrate
+
+        url = f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
+        migrate(url)
+        store = SqlStore(url=url, ttl=dt.timedelta(hours=1))
+    service = make_service(content, store)
+    tries = 1000 if SOAK else 100
+    with client_for(service) as client:
+        outcome = to_outcome(client)
+        ticket = re.search(r'value="(\d{1,2}_[0-9a-f]{1,8}\.\d+\.[A-Za-z0-9_-]{12}\.[0-9a-f]{16})"', outcome)
+        assert ticket, "the outcome's Report a problem carries a ticket"
+        data = {"csrf": field(outcome, "csrf"), "action": ticket.group(1)}
+        answers = [client.post("/feedback", data=data).status_code for _ in range(tries)]
+        code = data["action"].split(".")[0]
+        forged = [
+            client.post("/feedback", data={"csrf": data["csrf"], "action": action}).status_code
+            for action in [code] * (tries // 2) + [data["action"][:-1] + "0"] * (tries // 2)
+        ]
+    counted = await service.store.feedback_counts(since=WEEKDAY_MORNING.date())
+    print(f"\n{tries} reports of one outcome, {tries} forged: counted {sum(c[-1] for c in counted)}")
+    assert set(answers) == {200}, "the thanks every time"
+    assert set(forged) == {400}
+    assert [c[-1] for c in counted] == [1]
+    await service.store.close()
+
+
+async def test_restarting_is_not_abandoning_and_an_answered_check_left_is(content: Content) -> None:
+    service = make_service(content)
+    tries = 3000 if SOAK else 200
+    with client_for(service) as client:
+        page = start(client)
+        for _ in range(tries):
+            page = client.post("/start", data={"csrf": field(page, "csrf"), "action": "start"}).text
+        answer_first(client, page)  # one answer, then started again: one abandoned
+        client.post("/start", data={"csrf": field(client.get("/").text, "csrf"), "action": "start"})
+    counts = await service.store.outcome_counts(since=WEEKDAY_MORNING.date())
+    print(f"\n{tries} re-posted starts, then one answered check left: {counts}")
+    assert [(c[1], c[-1]) for c in counts] == [("abandoned", 1)]
+
+
+def test_new_web_checks_are_capped_per_minute_and_logged_once(
+    content: Content, caplog: pytest.LogCaptureFixture
+) -> None:
+    service, cap = make_service(content), 5
+    app = create_app(service, secret=SECRET, ttl_hours=1, new_checks_per_minute=cap)
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        statuses = []
+        for _ in range(cap * 4):
+            page = start(client)
+            statuses.append(act(client, page, "a:no").status_code)
+    print(f"\n{cap * 4} first answers with a cap of {cap} a minute: {statuses.count(303)} stored")
+    assert statuses.count(303) == cap and statuses.count(503) == cap * 3
+    assert len(service.store.rows) <= cap  # type: ignore[attr-defined]
+    capped = [r for r in caplog.records if "capped" in r.getMessage()]
+    assert len(capped) == 1
+
+
+def test_stats_say_web_figures_cannot_be_verified(content: Content) -> None:
+    from bot.stats import stats_screen
+
+    screen = stats_screen(content, [], [], today=WEEKDAY_MORNING.date(), weeks=8)
+    assert any("cannot be verified" in line for s in screen.sections for line in s.lines)

@@ -18,7 +18,6 @@ import hashlib
 import json
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.metrics import METRICS
-from bot.service import INVALID, NONE_WITH_TICKS, CheckService, Reply, Token
-from bot.web.security import CSP, BadRequest, SecurityHeaders
-from bot.web.session import Session, Sessions
+from bot.service import INVALID, NONE_WITH_TICKS, CheckService, Duplicate, Reply, Token
+from bot.web.security import CSP, BadRequest, PerMinute, SecurityHeaders
+from bot.web.session import Session, Sessions, Tickets
 from bot.web.view import NONE, page_of, split_symbol
 from flows.reference import quick_reference_html
 from flows.screens import LOOKUPS, Screen, parse_action
@@ -45,7 +44,9 @@ from flows.screens import LOOKUPS, Screen, parse_action
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 CHECK_TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,16})\.(\d{1,9})$")
-FEEDBACK_CODE = re.compile(r"^\d{1,2}_[0-9a-f]{1,8}$")
+FEEDBACK = re.compile(
+    r"^(?P<code>\d{1,2}_[0-9a-f]{1,8})\.(?P<minute>\d{1,9})\.(?P<nonce>[A-Za-z0-9_-]{12})\.(?P<mac>[0-9a-f]{16})$"
+)
 WEB_LOOKUPS = tuple(n for n in LOOKUPS if n != "help")  # /help lists Telegram commands
 REASON = re.compile(r"^[a-z][a-z -]{0,30}$")  # BadRequest's short reasons, as a metrics label
 MAX_TICKS = 32  # more ticks than any step has items (and "None of these") is not one of our forms
@@ -55,9 +56,13 @@ OFFLINE_PAGES = ("/look/emergency", "/look/contacts", "/quick-reference")
 class WebApp:
     """The routes, over one :class:`CheckService` (channel "web")."""
 
-    def __init__(self, service: CheckService, *, secret: bytes, ttl_hours: int) -> None:
+    def __init__(
+        self, service: CheckService, *, secret: bytes, ttl_hours: int, new_checks_per_minute: int = 60
+    ) -> None:
         self.service = service
         self.sessions = Sessions(secret, ttl_hours * 3600)
+        self.tickets = Tickets(secret)
+        self.new_checks = PerMinute(new_checks_per_minute, "new web checks")
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"),
             autoescape=True,
@@ -96,7 +101,7 @@ class WebApp:
     ) -> HTMLResponse:
         web = self.service.flow.content.texts.web
         page = page_of(
-            screen,
+            self.tickets.issue(screen, session.sid),
             self.service.flow.content,
             token=f"{token.check_id}.{token.version}" if token else "",
             fallback_title=title or web.notice_title,
@@ -145,13 +150,23 @@ class WebApp:
             reply = await self.service.current(key=self._key(session.sid), update_id=None)
             if reply is not None:
                 return self.render(reply.screen, session, token=reply.token)
-        return self.render(self.service.welcome(), session)
+        # No check stored for this value: it is never adopted (a new id comes with Start).
+        return self.render(self.service.welcome(), Session(None))
 
     async def start(self, request: Request) -> Response:
+        """A new check under a new session id, every time (a planted or earlier id never carries
+        on). The first question is shown at once and stored nowhere: the row is written with
+        the first answer (:meth:`act`), so a start alone adds nothing to the store or the figures.
+        A check left open under the old id is stopped (abandoned, if it had an answer)."""
         session, _ = await self.form(request, {"csrf", "action"}, new_allowed=True)
-        sid = session.sid or secrets.token_urlsafe(32)
-        await self.service.start(key=self._key(sid), update_id=None)
-        response = RedirectResponse("/", status_code=303)
+        if session.sid is not None:
+            await self.service.cancel(key=self._key(session.sid), update_id=None)
+        return self._first_question(request)
+
+    def _first_question(self, request: Request) -> Response:
+        sid = self.sessions.new_id()
+        reply = self.service.first_step(self.sessions.check_id(sid))
+        response = self.render(reply.screen, Session(sid), token=reply.token)
         self._set_cookie(response, request, sid)
         return response
 
@@ -171,8 +186,13 @@ class WebApp:
         if NONE in ticks:  # the exclusive "None of these" checkbox, sent with "Done"
             ticks.remove(NONE)
             action = NONE if action == "done" else action
-        drawn = Token(token.group(1), int(token.group(2)))
-        reply = await self.service.submit(key=self._key(session.sid), token=drawn, action=action, ticks=ticks)
+        drawn, fresh = Token(token.group(1), int(token.group(2))), self.sessions.check_id(session.sid)
+        if drawn == Token(fresh, 1) and not self.new_checks.take():
+            # The first answer of a check :meth:`start` showed would store it: capped a minute.
+            return self.safety(session, status=503)
+        reply = await self.service.submit(
+            key=self._key(session.sid), token=drawn, action=action, ticks=ticks, fresh=fresh
+        )
         if reply.refused == INVALID:
             raise BadRequest("not offered")
         if reply.ended:
@@ -195,18 +215,22 @@ class WebApp:
         session, _ = await self.form(request, {"csrf", "action"})
         if session.sid is not None:
             await self.service.forget(key=self._key(session.sid))
-        sid = secrets.token_urlsafe(32)
-        await self.service.start(key=self._key(sid), update_id=None)
-        response = RedirectResponse("/", status_code=303)
-        self._set_cookie(response, request, sid)
-        return response
+        return self._first_question(request)
 
     async def feedback(self, request: Request) -> Response:
         session, form = await self.form(request, {"csrf", "action"})
-        code = str(form["action"])
-        if not FEEDBACK_CODE.match(code):
+        ticket = FEEDBACK.match(str(form["action"]))
+        if ticket is None or not self.tickets.valid(ticket):
             raise BadRequest("feedback")
-        reply = await self.service.report_problem(code)
+        first = False
+        try:  # once per outcome shown: the ticket's nonce, recorded as a handled update
+            await self.service.record(key=self._key(ticket["nonce"]), update_id=self.tickets.once(ticket))
+            first = True
+        except Duplicate:
+            pass
+        except Exception as err:  # noqa: BLE001 - not counted, but the thanks and the contact still show
+            log.info("feedback not counted: %s", type(err).__name__)
+        reply = await self.service.report_problem(ticket["code"], count=first)
         if reply.ended:
             raise BadRequest("feedback")
         return self._page(reply, session)
@@ -292,10 +316,15 @@ def guarded(
 
 
 def create_app(
-    service: CheckService, *, secret: bytes, ttl_hours: int, body_timeout: float = 10.0
+    service: CheckService,
+    *,
+    secret: bytes,
+    ttl_hours: int,
+    body_timeout: float = 10.0,
+    new_checks_per_minute: int = 60,
 ) -> Starlette:
     """The web app for one service (channel "web")."""
-    web = WebApp(service, secret=secret, ttl_hours=ttl_hours)
+    web = WebApp(service, secret=secret, ttl_hours=ttl_hours, new_checks_per_minute=new_checks_per_minute)
 
     def route(path: str, handler: Callable[[Request], Awaitable[Response]], methods: list[str]) -> Route:
         return Route(path, guarded(web, handler), methods=methods)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 
 from starlette.responses import HTMLResponse, Response
@@ -150,6 +151,29 @@ class _LimitedBody:
         else:
             self.done = True
         return message
+
+
+class PerMinute:
+    """At most ``limit`` events in any 60 s (sliding), in this process; when the cap is reached,
+    one log line a minute says so (issue 21 §3: new web checks)."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit = limit
+        self.what = what
+        self.times: deque[float] = deque()
+        self.logged = -60.0
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        while self.times and self.times[0] <= now - 60:
+            self.times.popleft()
+        if len(self.times) >= self.limit:
+            if now - self.logged >= 60:
+                log.warning("web: %s capped at %d a minute", self.what, self.limit)
+                self.logged = now
+            return False
+        self.times.append(now)
+        return True
 
 
 def _content_length(scope: Scope) -> int | None:

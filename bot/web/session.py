@@ -1,16 +1,24 @@
-"""The web page's session: one random id in one cookie (``HttpOnly``, ``SameSite=Strict``,
-``Secure`` over https, ``Max-Age`` the session TTL), the store key derived from it by HMAC, and
-the CSRF token every form carries, bound to the session (or, before the first check, a signed
+"""The web page's session: one random id in one cookie, the store key derived from it by HMAC,
+and the CSRF token every form carries, bound to the session (or, before the first check, a signed
 nonce). :meth:`Sessions.form` refuses any posted form that is not exactly one of ours.
+
+The cookie (issue 21 §5): ``HttpOnly``, ``SameSite=Strict``, ``Path=/``; over https it is
+``__Host-cse_session`` with ``Secure`` (no other site or subdomain can set it), over plain http
+(a development machine) ``cse_session``. It has no ``Max-Age``: it ends when the browser closes,
+so on a shared workstation the next person cannot reopen the check (the stored answers expire
+after SESSION_TTL_HOURS regardless). A new id is issued for every check started, and a value with
+no stored check behind it is never used for one: a value planted in a browser leads nowhere.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
 import secrets
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData
@@ -19,8 +27,10 @@ from starlette.responses import Response
 
 from bot.service import web_key
 from bot.web.security import MAX_BODY, BadRequest
+from flows.screens import Button, Screen
 
-COOKIE = "cse_session"
+COOKIE = "cse_session"  # over plain http only
+SECURE_COOKIE = "__Host-" + COOKIE  # over https
 SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 
@@ -63,16 +73,24 @@ class Sessions:
             and hmac.compare_digest(mac, self._mac(b"csrf-new\0", nonce))
         )
 
+    def check_id(self, sid: str) -> str:
+        """The check id of the first question shown to this session before anything is stored."""
+        return base64.urlsafe_b64encode(bytes.fromhex(self._mac(b"check\0", sid)))[:8].decode()
+
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_urlsafe(32)
+
     @staticmethod
     def read(request: Request) -> Session:
-        sid = request.cookies.get(COOKIE)
+        sid = request.cookies.get(_name(request))
         return Session(sid if sid and SESSION_ID.match(sid) else None)
 
     def set_cookie(self, response: Response, request: Request, sid: str) -> None:
+        """The session cookie; it ends with the browser session (no Max-Age, see above)."""
         response.set_cookie(
-            COOKIE,
+            _name(request),
             sid,
-            max_age=self.max_age,
             path="/",
             httponly=True,
             samesite="strict",
@@ -119,3 +137,55 @@ class Sessions:
         if not isinstance(token, str) or not self.csrf_ok(session, token, new_allowed=new_allowed):
             raise BadRequest("csrf")
         return session, form
+
+
+def _name(request: Request) -> str:
+    return SECURE_COOKIE if request.url.scheme == "https" else COOKIE
+
+
+class Tickets:
+    """ "Report a problem" counts once per outcome shown (issue 21 §3): each outcome page's button
+    carries a single-use ticket, ``<code>.<minute>.<nonce>.<mac>``, signed, valid for a day. The
+    nonce becomes a negative "update id" recorded in the store (where Telegram's ids are
+    positive, and kept 48 h), so a second use of a ticket, in any worker, is a duplicate."""
+
+    VALID_MINUTES = 24 * 60
+
+    def __init__(self, secret: bytes) -> None:
+        self.secret = secret
+
+    def _mac(self, code: str, minute: str, nonce: str) -> str:
+        msg = f"fb\0{code}.{minute}.{nonce}".encode()
+        return hmac.new(self.secret, msg, hashlib.sha256).hexdigest()[:16]
+
+    def issue(self, screen: Screen, sid: str | None) -> Screen:
+        """The screen with a ticket on its "Report a problem" button, if it has one. A session
+        holds one check (a new id for every start), so its outcome's nonce comes from the session
+        id: the outcome shown again (a reload) carries the same one, still counted once."""
+        if not any(b.action.startswith("fb:") for row in screen.buttons for b in row):
+            return screen
+        minute = str(int(time.time() // 60))
+        nonce = secrets.token_urlsafe(9) if sid is None else self._nonce(sid)
+
+        def ticketed(b: Button) -> Button:
+            if not b.action.startswith("fb:"):
+                return b
+            code = b.action[3:]
+            return replace(b, action=f"fb:{code}.{minute}.{nonce}.{self._mac(code, minute, nonce)}")
+
+        return replace(screen, buttons=tuple(tuple(ticketed(b) for b in row) for row in screen.buttons))
+
+    def _nonce(self, sid: str) -> str:
+        mac = hmac.new(self.secret, b"fb-nonce\0" + sid.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:9]).decode()
+
+    def valid(self, ticket: re.Match[str]) -> bool:
+        code, minute, nonce, mac = ticket.group("code", "minute", "nonce", "mac")
+        age = int(time.time() // 60) - int(minute)
+        return 0 <= age <= self.VALID_MINUTES and hmac.compare_digest(mac, self._mac(code, minute, nonce))
+
+    @staticmethod
+    def once(ticket: re.Match[str]) -> int:
+        """The ticket's nonce as a negative 63-bit id (never a Telegram update id)."""
+        digest = hashlib.sha256(b"fb\0" + ticket.group("nonce").encode()).digest()
+        return -1 - (int.from_bytes(digest[:8], "big") >> 1)
