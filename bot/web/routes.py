@@ -164,11 +164,20 @@ class WebApp:
         return self._first_question(request)
 
     def _first_question(self, request: Request) -> Response:
-        sid = self.sessions.new_id()
-        reply = self.service.first_step(self.sessions.check_id(sid))
-        response = self.render(reply.screen, Session(sid), token=reply.token)
-        self._set_cookie(response, request, sid)
+        response = RedirectResponse("/new", status_code=303)
+        self._set_cookie(response, request, self.sessions.new_id())
         return response
+
+    async def new(self, request: Request) -> Response:
+        """The first question of the check just started (:meth:`start`), stored nowhere yet; a
+        reload shows it again. With no session, or a check already stored: the home page."""
+        if request.query_params:
+            raise BadRequest("query")
+        session = self.session(request)
+        if session.sid is None or await self.service.current(key=self._key(session.sid), update_id=None):
+            return RedirectResponse("/", status_code=303)
+        reply = self.service.first_step(self.sessions.check_id(session.sid))
+        return self.render(reply.screen, session, token=reply.token)
 
     async def act(self, request: Request) -> Response:
         """A step's one form: the ticks and the button pressed, applied in one store transaction
@@ -340,6 +349,7 @@ def create_app(
     routes: list[Any] = [
         route("/", web.home, ["GET"]),
         route("/start", web.start, ["POST"]),
+        route("/new", web.new, ["GET"]),
         route("/act", web.act, ["POST"]),
         route("/clear", web.clear, ["POST"]),
         route("/feedback", web.feedback, ["POST"]),

@@ -6,8 +6,9 @@ The cookie (issue 21 §5): ``HttpOnly``, ``SameSite=Strict``, ``Path=/``; over h
 ``__Host-cse_session`` with ``Secure`` (no other site or subdomain can set it), over plain http
 (a development machine) ``cse_session``. It has no ``Max-Age``: it ends when the browser closes,
 so on a shared workstation the next person cannot reopen the check (the stored answers expire
-after SESSION_TTL_HOURS regardless). A new id is issued for every check started, and a value with
-no stored check behind it is never used for one: a value planted in a browser leads nowhere.
+after SESSION_TTL_HOURS regardless). A new id is issued for every check started (signed: a value
+we never issued is no session at all), and a check is stored only from its first answer, under
+the id issued with it: a value planted in a browser never carries the next check.
 """
 
 from __future__ import annotations
@@ -77,14 +78,22 @@ class Sessions:
         """The check id of the first question shown to this session before anything is stored."""
         return base64.urlsafe_b64encode(bytes.fromhex(self._mac(b"check\0", sid)))[:8].decode()
 
-    @staticmethod
-    def new_id() -> str:
-        return secrets.token_urlsafe(32)
+    def new_id(self) -> str:
+        """A new session id: 24 random bytes and a signature, so a value we never issued (however
+        well-formed) is never taken for a session."""
+        nonce = secrets.token_urlsafe(24)
+        return nonce + self._signature(nonce)
 
-    @staticmethod
-    def read(request: Request) -> Session:
+    def _signature(self, nonce: str) -> str:
+        mac = hmac.new(self.secret, b"sid\0" + nonce.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:9]).decode()[:11]
+
+    def read(self, request: Request) -> Session:
+        """The session in the cookie, if it is one we issued (else none)."""
         sid = request.cookies.get(_name(request))
-        return Session(sid if sid and SESSION_ID.match(sid) else None)
+        if not sid or not SESSION_ID.match(sid):
+            return Session(None)
+        return Session(sid if hmac.compare_digest(sid[32:], self._signature(sid[:32])) else None)
 
     def set_cookie(self, response: Response, request: Request, sid: str) -> None:
         """The session cookie; it ends with the browser session (no Max-Age, see above)."""
