@@ -161,6 +161,7 @@ SETTINGS_HELP: tuple[tuple[str, str], ...] = (
     ("WEB_LISTEN, WEB_PORT", "where `web` listens (127.0.0.1:8080), behind the TLS proxy"),
     ("WEB_ENABLED", "true: webhook mode also serves the web page"),
     ("WEB_IDLE_TIMEOUT, WEB_BODY_TIMEOUT", "seconds before a slow browser connection is closed (10)"),
+    ("WEB_NEW_CHECKS_PER_MINUTE", "new web checks each process accepts in a minute (60)"),
     ("DATABASE_URL", "empty: SQLite in ./data/; postgresql+psycopg://… for several processes"),
     ("SESSION_TTL_HOURS", "hours an unfinished check is kept (24)"),
     ("RUN_DIR", "where each process writes its pid for `reload` (data/run)"),
