@@ -18,8 +18,8 @@ from bot import logs, wiring
 from bot.config import Settings, SettingsError, load_settings, settings_help
 from bot.service import CheckService
 from flows.deployment import check_deployable, file_problems
-from flows.directory import EXAMPLE_CONTACTS, ContactsError, load_directory
-from flows.schema import ContentError, load_content, release_problems
+from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, load_directory
+from flows.schema import Content, ContentError, load_content, release_problems
 from storage.base import StoreUnavailable, chat_key
 from storage.deferred import DeferredStore
 
@@ -154,11 +154,95 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     problems += [f"{contacts}: {p}" for p in found]
     for line in warnings:
         print(f"{contacts}: warning: {line}", file=sys.stderr)
+    # The case library, over these contacts (when both files load).
+    if "content" in locals():
+        try:
+            directory = load_directory(contacts)
+        except ContactsError:
+            pass
+        else:
+            problems += _case_library(content, directory, args.cases or _cases_file(settings))
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:
         print(f"OK: {settings.content_file} and {contacts}")
     return 1 if problems else 0
+
+
+def _case_library(content: Content, directory: YamlDirectory, path: Path) -> list[str]:
+    """Run the case library (printing its coverage and disputed cases); its failures."""
+    from flows.cases import CasesError, coverage, load_cases, run_library
+    from flows.machine import Flow
+
+    if not path.is_file():
+        print(f"note: no case library at {path}: nothing tests this content's advice")
+        return []
+    try:
+        cases = load_cases(path)
+    except CasesError as err:
+        return str(err).splitlines()
+    runs = run_library(Flow(content, directory.services), directory, cases)
+    failed = [f"{path}: case {r.case.id}: {p}" for r in runs for p in r.problems]
+    passed = sum(1 for r in runs if not r.problems)
+    print(f"Case library {path}: {passed} of {len(runs)} cases pass")
+    for line in coverage(content, directory.services, runs).lines():
+        print(f"  coverage: {line}")
+    for case in cases:
+        if case.disputed is not None:
+            print(f"  disputed (not run): {case.id}: {case.disputed}")
+    return failed
+
+
+def _content_at(spec: str, settings: Settings) -> tuple[Content, str]:
+    """A content file given as a path, or as a git revision (``HEAD~1``, ``main``; or
+    ``REV:path``) of CONTENT_FILE in this repository."""
+    import subprocess
+
+    from flows.schema import parse_content, safe_yaml
+
+    if Path(spec).is_file():
+        return load_content(spec), spec
+    rev, sep, path = spec.partition(":")
+    if not sep:
+        git = ["git", "rev-parse", "--show-toplevel"]
+        top = subprocess.run(git, capture_output=True, text=True, check=False).stdout.strip()  # noqa: S603, S607 - git from PATH, fixed arguments
+        path = str(settings.content_file.resolve().relative_to(Path(top).resolve())) if top else ""
+    # A list of arguments, never a shell: the revision cannot run anything.
+    git = ["git", "show", f"{rev}:{path}"]
+    shown = subprocess.run(git, capture_output=True, text=True, check=False)  # noqa: S603, S607 - as above
+    if shown.returncode != 0:
+        why = shown.stderr.strip()
+        raise ContentError(spec, [f"(file): not a file, nor a git revision of {path}: {why}"])
+    return parse_content(safe_yaml(shown.stdout), f"{rev}:{path}"), f"{rev}:{path}"
+
+
+def cmd_impact(settings: Settings, args: argparse.Namespace) -> int:
+    """What changing the content from OLD to NEW does to every answer the rules can tell apart,
+    and to the case library: Markdown or HTML; exit 1 when a library case moves."""
+    from flows.cases import CasesError, load_cases
+    from flows.impact import ImpactError, compare, report
+
+    old, old_name = _content_at(args.old, settings)
+    new, new_name = _content_at(args.new, settings)
+    directory = wiring.contacts(settings)
+    cases_file = args.cases or _cases_file(settings)
+    try:
+        cases = load_cases(cases_file) if cases_file.is_file() else []
+        impact = compare(old, new, directory, cases)
+    except (CasesError, ImpactError) as err:
+        print(f"cse-triage: {err}", file=sys.stderr)
+        return 2
+    text = report(impact, fmt=args.format, old_name=old_name, new_name=new_name)
+    if args.out:
+        _write(Path(args.out), text)
+    else:
+        print(text)
+    return 1 if impact.moved_cases else 0
+
+
+def _cases_file(settings: Settings) -> Path:
+    """The case library kept with the content: ``cases.yaml`` beside the content file."""
+    return settings.content_file.with_name("cases.yaml")
 
 
 def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
@@ -308,6 +392,7 @@ COMMANDS: dict[str, tuple[Callable[[Settings, argparse.Namespace], int], str]] =
     "diagram": (cmd_diagram, "write the flow as a Mermaid diagram, flow.mmd, to --out"),
     "reference": (cmd_reference, "write the printable quick reference (.md, .html) to --out"),
     "stats": (cmd_stats, "anonymous figures for service leads (counts only)"),
+    "impact": (cmd_impact, "what a content change does to every distinguishable answer and the case library"),
     "validate": (cmd_validate, "check the content and contacts files; non-zero exit on any problem"),
 }
 
@@ -337,6 +422,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.add_argument(
                 "--out", type=Path, default=Path("."), help="the folder to write to (default: this one)"
             )
+        if name == "impact":
+            p.add_argument("old", help="the content now: a file, or a git revision (e.g. main, HEAD~1)")
+            p.add_argument("new", help="the proposed content: a file, or a git revision")
+            p.add_argument("--contacts", type=Path, help="this contacts file instead of CONTACTS_FILE")
+            p.add_argument("--cases", type=Path, help="the case library (default: cases.yaml by the content)")
+            p.add_argument("--format", choices=("md", "html"), default="md")
+            p.add_argument("--out", help="write the report to this file instead of printing it")
+        if name == "validate":
+            p.add_argument("--cases", type=Path, help="the case library (default: cases.yaml by the content)")
         if name == "backup":
             p.add_argument("path", help="the new backup file (SQLite) or dump file (PostgreSQL)")
     args = parser.parse_args(argv)
