@@ -27,6 +27,7 @@ from typing import Any
 import telegram
 from sqlalchemy import create_engine, make_url, text
 
+from bench import web
 from bench.double import UpdateLog, sequential_by_time, sequential_round_trips
 from bench.load import CONCURRENCY, Load, bot_settings, run_bot, run_floor, scripts
 from bench.probes import PROBE_CHECKS, memory_with_stored, reset_peak_rss, rss_kib, start_up
@@ -217,8 +218,23 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "probe_failures": mem_small["failures"] + mem_large["failures"],
         }
     report["start_up"] = start_up(args.startup_runs) if args.startup_runs else {}
-    report["goals"] = goals(report)
+    report["web"] = web_figures(args)
+    report["goals"] = goals(report) + (report["web"]["goals"] if report["web"] else [])
     return report
+
+
+def web_figures(args: argparse.Namespace) -> dict[str, Any]:
+    """The web page on a phone (bench/web.py), or {} with --no-web or without Chromium."""
+    if not args.web:
+        return {}
+    from tests.web_harness import chromium
+
+    browser = chromium()
+    if browser is None:
+        print("web page figures skipped: no Chromium (scripts/ensure-chromium.sh)", file=sys.stderr)  # noqa: T201
+        return {}
+    with tempfile.TemporaryDirectory(prefix="cse-bench-web-") as tmp:
+        return web.measure(Path(tmp), browser, throttle=not args.web_unthrottled)
 
 
 def machine() -> dict[str, Any]:
@@ -366,6 +382,8 @@ def table(report: dict[str, Any]) -> str:
     for s in stores:
         if report[s]["failure_count"]:
             lines.append(f"  {s}: {report[s]['failure_count']} checks did not end as scripted")
+    if report.get("web"):
+        lines += web.table(report["web"])
     lines += ["", "goals"]
     for g in report["goals"]:
         lines.append(f"  [{'met' if g['met'] else 'MISSED':>6}] {g['goal']}: {g['figure']}")
@@ -386,6 +404,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--rtt-ms", type=float, default=20.0, help="simulated Bot API round trip for counting waits (20)"
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument(
+        "--no-web", dest="web", action="store_false", help="skip the web page on a phone (Chromium)"
+    )
+    parser.add_argument(
+        "--web-unthrottled", action="store_true", help="the web page at full link speed (smoke runs)"
+    )
     args = parser.parse_args(argv)
     if len(args.stored) != 2:
         parser.error("--stored takes two numbers, e.g. 1000,50000")

@@ -41,7 +41,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[st
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DATABASE_URL", raising=False)  # SQLite only: no server needed
-        args = ["-n", str(CHECKS), "--stored", "20,200", "--startup-runs", "1", "--rtt-ms", "5"]
+        args = ["-n", str(CHECKS), "--stored", "20,200", "--startup-runs", "1", "--rtt-ms", "5", "--no-web"]
         code = main([*args, "--json", str(out)])
     yield code, json.loads(out.read_text(encoding="utf-8"))
 
@@ -159,3 +159,24 @@ def test_the_same_traffic_floor_has_the_bots_application_settings(tmp_path: Path
     assert limits(floor) == limits(ours) is not None
     assert floor.bot.defaults == ours.bot.defaults
     assert floor.update_processor.max_concurrent_updates == ours.update_processor.max_concurrent_updates
+
+
+def test_the_web_walk_reaches_the_outcome_one_exchange_per_screen(tmp_path: Path) -> None:
+    """bench/web.py at full link speed: every screen of a typical concern is reached by one POST
+    and its redirect, the figures are all there (none of them judged: timings are the bench's)."""
+    from bench import web
+    from tests.web_harness import chromium
+
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium: run scripts/ensure-chromium.sh (apt-get)")
+    report = web.measure(tmp_path, browser, throttle=False)
+    names = [s["name"] for s in report["screens"]]
+    assert names[0].startswith("welcome") and names[1] == "danger" and names[-1] == "outcome"
+    assert [s["posts"] for s in report["screens"][1:]] == [1] * (len(names) - 1)
+    assert report["max_requests_per_screen"] == 2  # the POST and the page it redirects to
+    assert report["taps"] == len(names) - 1 + 1  # a tap per screen, and the one tick
+    assert report["first_page_kb"] > 0 and report["outcome_number_px"] > 0
+    lines = web.table(report)
+    assert any("whole check" in line for line in lines)
+    assert len(report["goals"]) == 5

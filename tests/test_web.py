@@ -666,3 +666,18 @@ def test_cse_triage_web_serves_its_figures_on_the_metrics_port_only(tmp_path: Pa
             server.get("/metrics")
     finally:
         server.stop()
+
+
+def test_the_page_files_come_compressed_and_are_kept_under_their_version(content: Content) -> None:
+    """After the first page no screen fetches the design system again: its files are asked for
+    under a versioned address, compressed, and cached for good; any other address revalidates."""
+    with client_for(make_service(content)) as client:
+        page = client.get("/").text
+        css = re.search(r'href="(/static/ds\.css\?v=[0-9a-f]{12})"', page)
+        assert css is not None
+        kept = client.get(css.group(1), headers={"accept-encoding": "gzip"})
+        assert kept.status_code == 200 and kept.headers["content-encoding"] == "gzip"
+        assert kept.headers["cache-control"] == "public, max-age=31536000, immutable"
+        plain = client.get("/static/ds.css?v=000000000000")
+        assert plain.headers["cache-control"] == "no-cache"
+        assert plain.text == kept.text  # the same file, decompressed

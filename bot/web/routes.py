@@ -28,10 +28,12 @@ from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Message, Receive, Scope, Send
 
 from bot.metrics import METRICS
 from bot.service import INVALID, NONE_WITH_TICKS, CheckService, Duplicate, Reply, Token
@@ -53,6 +55,39 @@ MAX_TICKS = 32  # more ticks than any step has items (and "None of these") is no
 OFFLINE_PAGES = ("/look/emergency", "/look/contacts", "/quick-reference")
 
 
+ASSETS = ("ds.css", "app.js", "icon.svg")
+
+
+def assets_version(folder: Path) -> str:
+    """A short hash of the page's own files: their URLs carry it (``?v=``), so a browser keeps
+    them for good and an upgrade that changes one changes every URL."""
+    digest = hashlib.sha256()
+    for name in ASSETS:
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+class Assets:
+    """The static files, compressed (gzip) for a browser that accepts it, and cached for a year
+    when asked for under the current version (``?v=``): after the first page no screen fetches
+    or revalidates them. Under any other address they are revalidated every time (no-cache)."""
+
+    def __init__(self, folder: Path, version: str) -> None:
+        self.app = GZipMiddleware(StaticFiles(directory=folder), minimum_size=500)
+        self.current = b"v=" + version.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        forever = scope.get("query_string", b"") == self.current
+        cache = b"public, max-age=31536000, immutable" if forever else b"no-cache"
+
+        async def with_cache(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"cache-control", cache)]
+            await send(message)
+
+        await self.app(scope, receive, with_cache)
+
+
 class WebApp:
     """The routes, over one :class:`CheckService` (channel "web")."""
 
@@ -70,6 +105,7 @@ class WebApp:
         )
         self.env.filters["symbol"] = lambda s: split_symbol(s)[0]
         self.env.filters["words"] = lambda s: split_symbol(s)[1]
+        self.assets = assets_version(HERE / "static")
 
     # -- sessions (bot/web/session.py) -----------------------------------------------------------
     def _key(self, sid: str) -> str:
@@ -116,6 +152,7 @@ class WebApp:
             in_check=in_check,
             as_of=self._as_of() if path in OFFLINE_PAGES else "",
             current=path,
+            asset=f"?v={self.assets}",
         )
         METRICS.web_pages.labels(screen.key).inc()
         return HTMLResponse(html, status_code=status)
@@ -358,7 +395,7 @@ def create_app(
         route("/manifest.webmanifest", web.manifest, ["GET"]),
         route("/sw.js", web.service_worker, ["GET"]),
         route("/healthz", web.healthz, ["GET"]),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        Mount("/static", app=Assets(HERE / "static", web.assets), name="static"),
     ]
 
     def safety(status: int) -> Response:
