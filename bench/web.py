@@ -18,6 +18,7 @@ import asyncio
 import functools
 import gzip
 import http.server
+import os
 import shutil
 import statistics
 import tempfile
@@ -261,6 +262,12 @@ async def static_times(screens: list[Screen], chromium: str, throttle: bool = Tr
             thread.join(timeout=5)
 
 
+def _cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *_args: Any) -> None:  # no request lines on the bench's output
         return
@@ -274,7 +281,10 @@ def measure(workdir: Path, chromium: str, *, throttle: bool = True) -> dict[str,
     server = WebServer(workdir)
     server.start()
     try:
+        assert server.proc is not None
+        cpu_before = _cpu_seconds(server.proc.pid)
         screens = asyncio.run(walk(server.url, chromium, throttle))
+        cpu = _cpu_seconds(server.proc.pid) - cpu_before
     finally:
         server.stop()
     asyncio.run(static_times(screens, chromium, throttle))
@@ -302,6 +312,9 @@ def measure(workdir: Path, chromium: str, *, throttle: bool = True) -> dict[str,
         "five_item_button_screens": max(s.button_bottom for s in five) / PHONE["height"] if five else 0.0,
         "overflow": [s.name for s in screens if s.overflow_320 or s.overflow_zoom],
         "outcome_number_px": screens[-1].button_bottom,
+        # The server's CPU (user + system) for the whole walk, per screen reached by a tap: the
+        # POST (one store transaction) and the page after its redirect (one read), rendering included.
+        "server_cpu_ms_per_step": cpu * 1000 / len(steps),
         "outcome_height_px": screens[-1].height,
     }
     report["goals"] = goals(report)
@@ -361,6 +374,9 @@ def table(report: dict[str, Any]) -> list[str]:
         f"  whole check: {report['taps']} taps, {report['requests']} requests ({report['posts']} POST); "
         f"step median {report['median_step_ms']:.0f} ms against {report['median_static_ms']:.0f} ms "
         "for the same HTML as a static file"
+    )
+    lines.append(
+        f"  server CPU per step (POST and the page after it): {report['server_cpu_ms_per_step']:.1f} ms"
     )
     lines.append(
         "  (KB: bytes over the wire, the design system's files gzip-compressed, the pages as they are"
