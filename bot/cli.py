@@ -311,7 +311,13 @@ def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asynci
             new_checks_per_minute=settings.web_new_checks_per_minute,
         )
         print(f"The web page is on http://{settings.web_listen}:{settings.web_port}/", flush=True)
-        return lambda stop: serve_beside(app, host=settings.web_listen, port=settings.web_port, stop=stop)
+        return lambda stop: serve_beside(
+            app,
+            host=settings.web_listen,
+            port=settings.web_port,
+            stop=stop,
+            idle_timeout=settings.web_idle_timeout,
+        )
 
     return make
 
@@ -355,14 +361,20 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
     print(f"The check is on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     contacts = settings.contacts_file
     if contacts is None:
-        serve(app, host=host, port=port)
+        serve(app, host=host, port=port, idle_timeout=settings.web_idle_timeout)
         return 0
     # As in Telegram mode: SIGHUP (`cse-triage reload`) re-reads the contacts file, validating first.
     from bot.reload import reload_contacts, remove_pid, write_pid
 
     pid_file = write_pid(settings.run_dir, "web")
     try:
-        serve(app, host=host, port=port, on_hangup=lambda: reload_contacts(service, contacts))
+        serve(
+            app,
+            host=host,
+            port=port,
+            idle_timeout=settings.web_idle_timeout,
+            on_hangup=lambda: reload_contacts(service, contacts),
+        )
     finally:
         remove_pid(pid_file)
     return 0

@@ -7,9 +7,10 @@ queued to the Application, which processes it like a polled one.
 
 Slow clients cannot take it down: a connection that does not send its headers (or sits idle)
 within ``WEBHOOK_IDLE_TIMEOUT``, or its body within ``WEBHOOK_BODY_TIMEOUT``, is closed; the
-open-files soft limit is raised to the hard limit at start-up; and when connections cannot be
-accepted (no file descriptors left), accepting pauses briefly instead of spinning, and says so in
-the log once a minute at most.
+open-files soft limit is raised to the hard limit at start-up; and connections are held to what
+the descriptors allow (bot/connections.py, shared with the web page in the same process): when
+they run short the oldest idle connections are closed so accepting goes on, said in the log once
+a minute at most. Only if none can be closed does accepting pause briefly instead of spinning.
 """
 
 from __future__ import annotations
@@ -19,10 +20,8 @@ import errno
 import hmac
 import json
 import logging
-import resource
 import signal
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -34,6 +33,7 @@ from telegram.ext import Application
 from tornado.ioloop import IOLoop
 
 from bot.config import Settings
+from bot.connections import CONNECTIONS, EveryFewSeconds, raise_open_files_limit
 from bot.metrics import CONTENT_TYPE, METRICS
 from bot.telegram.guards import ALLOWED_UPDATES
 
@@ -93,39 +93,8 @@ class HealthHandler(tornado.web.RequestHandler):
         self.write("ok" if self.app.running else "starting")
 
 
-def raise_open_files_limit() -> tuple[int, int]:
-    """Raise the soft RLIMIT_NOFILE to the hard limit where allowed; return (before, after)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
-    if soft == resource.RLIM_INFINITY or soft >= target:
-        return soft, soft
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    except (ValueError, OSError) as err:
-        log.warning("open files limit not raised (%s): stays at %d", type(err).__name__, soft)
-        return soft, soft
-    return soft, target
-
-
-class _EveryFewSeconds:
-    """Log a repeated condition once per period, with how many times it happened in between."""
-
-    def __init__(self, period: float) -> None:
-        self.period = period
-        self.last = -period
-        self.quiet = 0
-
-    def __call__(self, message: str, *args: object) -> None:
-        now = time.monotonic()
-        if now - self.last < self.period:
-            self.quiet += 1
-            return
-        log.error(message + " (%d more since the last line)", *args, self.quiet)
-        self.last, self.quiet = now, 0
-
-
 def _accept_with_pause(
-    sock: socket.socket, callback: Callable[[socket.socket, Any], None], report: _EveryFewSeconds
+    sock: socket.socket, callback: Callable[[socket.socket, Any], None], report: EveryFewSeconds
 ) -> Callable[[], None]:
     """tornado.netutil.add_accept_handler, except that running out of file descriptors pauses
     accepting (the listening socket stays readable, so tornado's loop would spin at full CPU and
@@ -151,6 +120,8 @@ def _accept_with_pause(
             except OSError as err:
                 if err.errno not in _OUT_OF_RESOURCES:
                     raise
+                if CONNECTIONS.shed("out of descriptors"):
+                    continue  # the oldest idle ones went: accept this one
                 report(
                     "webhook: cannot accept connections (%s): too many open; pausing %.1f s",
                     errno.errorcode.get(err.errno or 0, "?"),
@@ -175,11 +146,16 @@ class WebhookServer(tornado.httpserver.HTTPServer):
     """tornado's HTTPServer with the accept loop above."""
 
     def add_sockets(self, sockets: Any) -> None:
-        report = _EveryFewSeconds(ACCEPT_LOG_EVERY)
+        report = EveryFewSeconds(ACCEPT_LOG_EVERY, log)
         for sock in sockets:
             # The same bookkeeping as TCPServer.add_sockets, so that stop() works unchanged.
             self._sockets[sock.fileno()] = sock
             self._handlers[sock.fileno()] = _accept_with_pause(sock, self._handle_connection, report)
+
+    def handle_stream(self, stream: Any, address: Any) -> None:
+        super().handle_stream(stream, address)
+        # A Telegram request takes milliseconds: an open connection is as good as idle.
+        CONNECTIONS.add(idle=lambda: True, closed=stream.closed, close=stream.close)
 
 
 def make_server(

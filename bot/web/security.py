@@ -23,6 +23,8 @@ from collections.abc import Callable
 from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.connections import EveryFewSeconds
+
 log = logging.getLogger(__name__)
 MAX_BODY = 2048
 CSP = (
@@ -67,8 +69,13 @@ class SecurityHeaders:
         safety: Safety | None = None,
         max_body: int = MAX_BODY,
         body_timeout: float = 10.0,
+        max_in_flight: int = 64,
     ) -> None:
         self.app = app
+        self.max_in_flight = max_in_flight  # requests being answered at once; more get 503 + 999
+        self.in_flight = 0
+        self._busy_logged = -60.0
+        self._refusals = EveryFewSeconds(60.0, log, logging.INFO)
         self.safety = safety or (lambda status: HTMLResponse(LAST_RESORT, status_code=status))
         self.max_body = max_body
         self.body_timeout = body_timeout
@@ -99,18 +106,43 @@ class SecurityHeaders:
         declared = _content_length(scope)
         if declared is None or declared > self.max_body:
             # Too big (or not a length at all): refused before a byte of it is read.
-            log.info("web: refused a request (body %s)", "size" if declared else "length")
+            self.refused("body size" if declared else "body length")
             state["close"] = True
             await self._answer(scope, receive, with_headers, 413 if declared else 400)
             return
 
         try:
-            await self.app(scope, body.receive, with_headers)
+            # The whole body (2 KB at most, within the timeout) before a slot is taken: a client
+            # that never sends it holds no slot, only its connection (bot/connections.py).
+            replay = await body.read_all()
+        except BodyRefused as err:
+            self.refused(err.args[0])
+            await self._answer(scope, receive, with_headers, 400)
+            return
+        if self.in_flight >= self.max_in_flight:
+            self.busy("requests at once")
+            await self._answer(scope, receive, with_headers, 503)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, replay, with_headers)
         except Exception as err:  # noqa: BLE001 - whatever failed below, the answer still shows 999
             log.error("web: request failed: %s", type(err).__name__)
             if state["started"]:
                 return  # half a page went out: the server closes the connection
             await self._answer(scope, receive, with_headers, 400 if isinstance(err, BadRequest) else 500)
+        finally:
+            self.in_flight -= 1
+
+    def refused(self, why: str) -> None:
+        """Bodies refused: one line a minute at most (a flood of them must not flood the log)."""
+        self._refusals("web: refused a request (%s)", why)
+
+    def busy(self, what: str) -> None:
+        now = time.monotonic()
+        if now - self._busy_logged >= 60:
+            log.warning("web: too many %s (%d): answered with the safety page", what, self.max_in_flight)
+            self._busy_logged = now
 
     async def _answer(self, scope: Scope, receive: Receive, send: Send, status: int) -> None:
         """The safety page; if even that cannot be built, the last resort (999 alone)."""
@@ -132,6 +164,17 @@ class _LimitedBody:
         self.read = 0
         self.done = False
         self.refused = False
+
+    async def read_all(self) -> Receive:
+        """Read the whole body now; return a ``receive`` that gives it to the app, then the rest."""
+        chunks = []
+        while not self.done:
+            message = await self.receive()
+            if message["type"] != "http.request":
+                return _replay([message], self._receive)
+            chunks.append(message.get("body", b""))
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        return _replay([whole], self._receive)
 
     async def receive(self) -> Message:
         if self.done:  # the body is in; what follows (a disconnect) is not timed
@@ -174,6 +217,13 @@ class PerMinute:
             return False
         self.times.append(now)
         return True
+
+
+def _replay(messages: list[Message], then: Receive) -> Receive:
+    async def receive() -> Message:
+        return messages.pop(0) if messages else await then()
+
+    return receive
 
 
 def _content_length(scope: Scope) -> int | None:
