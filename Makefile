@@ -111,7 +111,7 @@ dist: $(STAMP)
 	cp CHANGELOG.md $(BUNDLE)/CHANGELOG.md
 	cp flows/content/contacts.example.yaml $(BUNDLE)/contacts.example.yaml
 	echo "$(VERSION)" > $(BUNDLE)/VERSION
-	cd $(BUNDLE) && sha256sum *.whl wheelhouse/*.whl requirements.lock > SHA256SUMS
+	cd $(BUNDLE) && sha256sum VERSION *.whl wheelhouse/*.whl requirements.lock > SHA256SUMS
 	tar -C $(DIST_DIR) -czf $(BUNDLE).tar.gz cse-triage-$(VERSION)
 	rm -rf build
 	@echo "built $(BUNDLE).tar.gz (install: deploy/README.md)"

@@ -32,8 +32,13 @@ if [ -e "$prefix/.venv" ] && [ ! -L "$prefix/.venv" ]; then
     fail "$prefix/.venv is a folder (an install made with make): move it aside first"
 fi
 
+if [ "$(readlink "$prefix/.venv" 2>/dev/null)" = "releases/$version" ]; then
+    echo "cse-triage $version is already installed and in use ($prefix/.venv); nothing to do."
+    exit 0
+fi
+
 echo "Installing cse-triage $version into $release"
-rm -rf "$release"
+rm -rf "$release"  # a leftover of an earlier attempt, never the release in use
 mkdir -p "$prefix/releases"
 "$python" -m venv "$release"
 # PIP_CONFIG_FILE=/dev/null and --isolated: no pip configuration of this host (an index, extra

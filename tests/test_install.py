@@ -109,6 +109,8 @@ def test_the_bundle_installs_with_no_index_and_serves_the_page(bundle: Path, tmp
     assert proc.returncode == 0, proc.stdout + proc.stderr
     binary = prefix / ".venv" / "bin" / "cse-triage"
     assert (prefix / ".venv").is_symlink() and binary.exists()
+    again = install(bundle, prefix)  # the same version again leaves the release in use alone
+    assert again.returncode == 0 and "already installed and in use" in again.stdout
 
     # The deployment's own files, as deploy/README.md says: the settings file from
     # deploy/env.example with its secret and contacts filled in, and what the unit adds (its state
@@ -146,13 +148,16 @@ def test_the_bundle_installs_with_no_index_and_serves_the_page(bundle: Path, tmp
     # A damaged bundle is refused before anything changes; the release in use stays.
     damaged = tmp_path / "damaged"
     shutil.copytree(bundle, damaged)
-    wheel = next((damaged / "wheelhouse").glob("*.whl"))
-    wheel.write_bytes(wheel.read_bytes() + b"\0")
     (damaged / "VERSION").write_text("9.9.9\n")
     proc = install(damaged, prefix)
     assert proc.returncode != 0 and "SHA256SUMS" in proc.stderr
+    shutil.copy(bundle / "VERSION", damaged / "VERSION")
+    wheel = next((damaged / "wheelhouse").glob("*.whl"))
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    proc = install(damaged, prefix)
+    assert proc.returncode != 0 and "SHA256SUMS" in proc.stderr
     assert os.readlink(prefix / ".venv") == f"releases/{(bundle / 'VERSION').read_text().strip()}"
-    assert not (prefix / "releases" / "9.9.9").exists()
+    assert [p.name for p in (prefix / "releases").iterdir()] == [(bundle / "VERSION").read_text().strip()]
 
 
 def test_env_example_copied_as_its_header_says_starts_the_check(tmp_path: Path) -> None:
