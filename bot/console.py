@@ -142,8 +142,7 @@ class Console:
         try:
             await self.service.cancel(key=self.key, update_id=None)
         except Exception as err:  # noqa: BLE001 - leaving must never fail; the row expires anyway
-            note = f"(Could not delete the open check now: {type(err).__name__}. It expires by itself.)"
-            print(note, file=self.out)
+            self.say(f"(Could not delete the open check now: {type(err).__name__}. It expires by itself.)")
             self.deleted = False
 
     def farewell(self) -> str:
@@ -164,7 +163,10 @@ class Console:
             print(line, file=self.out, flush=True)
 
     def _on_signal(self, signum: int, main: asyncio.Task[int]) -> None:
-        if self.signalled is None:  # once: a second signal must not interrupt the deleting
+        # Once, and never while the open check is being deleted: a closed terminal both ends the
+        # input (the goodbye starts deleting) and sends SIGHUP, and cancelling then would stop
+        # the deletion halfway. The goodbye under way ends the run anyway.
+        if self.signalled is None and not self.discarded:
             self.signalled = signum
             main.cancel()
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
 import re
 import secrets
+import select
 import signal
 import sqlite3
 import subprocess
 import sys
+import termios
 import threading
 import time
 from pathlib import Path
@@ -217,3 +221,41 @@ def test_closing_the_window_or_stopping_the_process_keeps_nothing(tmp_path: Path
     reader.join(timeout=10)
     assert rows(db, "conversation") == 0
     assert "Your answers were deleted" in "".join(seen)
+
+
+def test_closing_the_real_terminal_keeps_nothing(tmp_path: Path) -> None:
+    """The terminal window closed: the check runs on a pseudo-terminal as its controlling
+    terminal, and the terminal goes away. The kernel then ends the input and sends SIGHUP at
+    nearly the same moment; whichever comes first, the open check is deleted."""
+    db = tmp_path / "t.db"
+    env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN",)}
+    env["DATABASE_URL"] = f"sqlite:///{db}"
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,  # its own session, with the pseudo-terminal as its terminal
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),
+    )
+    os.close(slave)
+    try:
+        os.write(master, b"1\n2\n2\n1\n2\n")  # start, not in danger, 13 to 15, Education, tick assault
+        shown, deadline = b"", time.monotonic() + 30
+        while "✅ Assault".encode() not in shown:
+            assert time.monotonic() < deadline and proc.poll() is None, shown.decode(errors="replace")[-2000:]
+            if select.select([master], [], [], 0.5)[0]:
+                shown += os.read(master, 65536)
+        assert rows(db, "conversation") == 1, "the check is open"
+    finally:
+        os.close(master)  # the window closes
+    try:
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert rows(db, "conversation") == 0
