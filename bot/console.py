@@ -45,9 +45,9 @@ NONE_GONE = "only while nothing is ticked"
 NONE_REFUSED = "None of these is there only while nothing is ticked: untick first, or choose Done."
 
 
-# Closing the terminal window (SIGHUP) and a polite stop (SIGTERM) leave as q does: the open check
-# is deleted first. (Ctrl-C, SIGINT, is asyncio.run's: it cancels the loop the same way.)
-LEAVE_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
+# Ctrl-C (SIGINT), closing the terminal window (SIGHUP) and a polite stop (SIGTERM) leave as q
+# does: the open check is deleted first, and a second signal never interrupts that.
+LEAVE_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)
 
 
 class Console:
@@ -180,10 +180,10 @@ class Console:
             return await self._loop()
         except asyncio.CancelledError:
             if self.signalled is None:
-                raise  # Ctrl-C: asyncio.run raises KeyboardInterrupt, run_console says goodbye
+                raise
             return await self.goodbye()
         finally:
-            await self.discard()  # also on Ctrl-C; deleting twice is harmless
+            await self.discard()  # whatever ended the run; deleting twice is harmless
             for signum in LEAVE_SIGNALS:
                 loop.remove_signal_handler(signum)
 

@@ -223,10 +223,25 @@ def test_closing_the_window_or_stopping_the_process_keeps_nothing(tmp_path: Path
     assert "Your answers were deleted" in "".join(seen)
 
 
-def test_closing_the_real_terminal_keeps_nothing(tmp_path: Path) -> None:
-    """The terminal window closed: the check runs on a pseudo-terminal as its controlling
-    terminal, and the terminal goes away. The kernel then ends the input and sends SIGHUP at
-    nearly the same moment; whichever comes first, the open check is deleted."""
+def read_all(fd: int) -> str:
+    """What is left to read from a pseudo-terminal whose process has ended."""
+    out = b""
+    while select.select([fd], [], [], 0.5)[0]:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # no process on the other side any more
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out.decode(errors="replace")
+
+
+@pytest.mark.parametrize("leave", ["close the window", "Ctrl-C"])
+def test_leaving_a_real_terminal_keeps_nothing(tmp_path: Path, leave: str) -> None:
+    """The check runs on a pseudo-terminal as its controlling terminal. Closing the window: the
+    terminal goes away, and the kernel ends the input and sends SIGHUP at nearly the same moment;
+    whichever comes first, the open check is deleted. Ctrl-C: the terminal sends SIGINT."""
     db = tmp_path / "t.db"
     env = {k: v for k, v in os.environ.items() if k not in ("TELEGRAM_BOT_TOKEN",)}
     env["DATABASE_URL"] = f"sqlite:///{db}"
@@ -250,6 +265,10 @@ def test_closing_the_real_terminal_keeps_nothing(tmp_path: Path) -> None:
             if select.select([master], [], [], 0.5)[0]:
                 shown += os.read(master, 65536)
         assert rows(db, "conversation") == 1, "the check is open"
+        if leave == "Ctrl-C":
+            os.write(master, b"\x03")
+            assert proc.wait(timeout=30) == 0
+            assert "Your answers were deleted" in read_all(master)
     finally:
         os.close(master)  # the window closes
     try:
