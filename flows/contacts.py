@@ -3,7 +3,7 @@
 The content names contact *roles* (``designated_person``, ``social_work``, ``police_999`` …).
 A :class:`Directory` turns a role into lines to show, given the practitioner's service and the
 time. :class:`GenericDirectory` needs no configuration: it names the roles in general terms and
-carries only the national numbers marked verified in the project's domain facts. A deploying
+carries only national numbers confirmed on public pages (listed at ``NATIONAL``). A deploying
 organisation supplies its own numbers through a contacts file (``flows/contacts_file.py``, read by
 ``flows/directory.py``).
 """
@@ -72,7 +72,11 @@ class Directory(Protocol):
         """The deploying organisation, from its own contacts file (None without one)."""
 
 
-# National numbers marked verified in shared/reference/domain-facts.md, section 4.
+# National numbers, each confirmed on a public page: 999 and 101 (National Guidance for Child
+# Protection in Scotland 2021, 3.8; scotland.police.uk, child sexual abuse advice); NSPCC
+# (nspcc.org.uk/what-you-can-do/report-abuse); Childline (gov.scot, Self-harm strategy and action
+# plan 2023); CEOP (ceopeducation.co.uk, reporting an incident); Stop It Now
+# (stopitnow.org.uk/helpline).
 NATIONAL: dict[str, ContactLine] = {
     "police_999": ContactLine("Police, immediate danger", "999", "24 hours"),
     "police_101": ContactLine("Police Scotland, non-emergency", "101", "24 hours"),

@@ -5,6 +5,7 @@ preview that says so on every screen, is never counted and is refused by Telegra
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sqlite3
 import subprocess
@@ -203,7 +204,9 @@ def test_a_terminal_draft_preview_says_draft_on_every_screen_and_stats_never_cou
     db = tmp_path / "bot.sqlite3"
     draft = str(draft_file(tmp_path))
     # About, then start, in danger, "show what to do now": four screens and the outcome.
-    proc = run_cli("console", "--content", draft, cwd=tmp_path, keys="a\n1\n1\n2\n", DATABASE_URL=f"sqlite:///{db}")
+    proc = run_cli(
+        "console", "--content", draft, cwd=tmp_path, keys="a\n1\n1\n2\n", DATABASE_URL=f"sqlite:///{db}"
+    )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Emergency: call 999 now" in out
@@ -229,3 +232,32 @@ def test_telegram_mode_refuses_a_draft_content_file(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "CONTENT_FILE" in proc.stderr and "'9.9.0' is a draft" in proc.stderr
+
+
+# -- sources anyone can open -----------------------------------------------------------------------
+def shipped_texts() -> dict[str, str]:
+    """The product's content and the docs a reviewer reads (generated pictures aside)."""
+    paths = [
+        *ROOT.glob("docs/*.md"),
+        *ROOT.glob("flows/content/*.yaml"),
+        ROOT / "README.md",
+        ROOT / "CHANGELOG.md",
+    ]
+    paths += [*ROOT.glob("deploy/*.md"), ROOT / "flows" / "contacts.py"]
+    return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in paths if p.is_file()}
+
+
+def test_no_source_is_a_file_or_issue_a_reader_cannot_open() -> None:
+    hidden = re.compile(r"domain-facts|domain facts|shared/reference|\bissue #?11\b", re.IGNORECASE)
+    found = {name: hidden.findall(text) for name, text in shipped_texts().items()}
+    assert {k: v for k, v in found.items() if v} == {}
+
+
+def test_a_reviewer_finds_the_licence_the_owners_and_an_accessibility_statement() -> None:
+    licence = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert licence.startswith("MIT License")
+    assert 'license = "MIT"' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    governance = (ROOT / "docs" / "governance.md").read_text(encoding="utf-8")
+    assert "Software maintainers" in governance and "Content owner" in governance
+    accessibility = (ROOT / "docs" / "accessibility.md").read_text(encoding="utf-8")
+    assert "WCAG 2.2" in accessibility and "Reporting a problem" in accessibility
