@@ -6,12 +6,15 @@ in-memory store (or SQLite where the counts are read back).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from bot.service import CheckService
@@ -681,3 +684,48 @@ def test_the_page_files_come_compressed_and_are_kept_under_their_version(content
         plain = client.get("/static/ds.css?v=000000000000")
         assert plain.headers["cache-control"] == "no-cache"
         assert plain.text == kept.text  # the same file, decompressed
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_one_form_leaves_the_check_as_telegrams_taps_would(content: Content, data: st.DataObject) -> None:
+    """Any ticks sent with any button of a tick step leave the stored check exactly as the same
+    taps one at a time in Telegram do (each toggle, then the button), "None of these" with a tick
+    refused in both and the ticks kept; the web refusal says so."""
+    web_service, tg_service = make_service(content), make_service(content)
+    tg_service.channel = "telegram"
+    flow = web_service.flow
+    # Every tick step but the last (whose Done ends the check: the web keeps the outcome, Telegram
+    # shows it and keeps nothing, so there is no stored check to compare).
+    step = data.draw(st.sampled_from([s for s in flow.steps if s.kind == "multi"][:-1]), label="step")
+    before = data.draw(st.lists(st.sampled_from(step.items), unique=True), label="ticked before")
+    ticks = data.draw(st.lists(st.sampled_from(step.items), unique=True), label="ticks sent")
+    action = data.draw(st.sampled_from(["done", "a:none", "a:unsure", "back"]), label="button")
+
+    async def run() -> tuple[dict[str, Any], dict[str, Any], str | None]:
+        stored = []
+        for service in (web_service, tg_service):
+            key = web_key(SECRET, service.channel)
+            reply = await service.start(key=key, update_id=None)
+            for answer in ("a:no", "a:13_15", f"a:{flow.options(flow.step('service'))[0][0]}"):
+                reply = await service.act(key=key, update_id=None, action=answer, token=reply.token)
+            while reply.screen.key != step.id:
+                reply = await service.act(key=key, update_id=None, action="done", token=reply.token)
+            for item in before:
+                reply = await service.act(key=key, update_id=None, action=f"t:{item}", token=reply.token)
+            if service is web_service:
+                assert reply.token is not None
+                reply = await service.submit(key=key, token=reply.token, action=action, ticks=ticks)
+                refused = reply.refused
+            else:
+                for item in step.items:
+                    if (item in ticks) != (item in before):
+                        reply = await service.act(key=key, update_id=None, action=f"t:{item}", token=None)
+                await service.act(key=key, update_id=None, action=action, token=None)
+            (record, _), = service.store.rows.values()  # type: ignore[attr-defined]
+            stored.append(record.data)
+        return stored[0], stored[1], refused
+
+    on_web, on_telegram, refused = asyncio.run(run())
+    assert on_web == on_telegram
+    assert (refused == "none_with_ticks") == (action == "a:none" and bool(ticks))
