@@ -228,7 +228,7 @@ def cmd_impact(settings: Settings, args: argparse.Namespace) -> int:
     cases_file = args.cases or _cases_file(settings)
     try:
         cases = load_cases(cases_file) if cases_file.is_file() else []
-        impact = compare(old, new, directory, cases)
+        impact = compare(old, new, directory, cases, budget=args.budget)
     except (CasesError, ImpactError) as err:
         print(f"cse-triage: {err}", file=sys.stderr)
         return 2
@@ -440,6 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.add_argument("--contacts", type=Path, help="this contacts file instead of CONTACTS_FILE")
             p.add_argument("--cases", type=Path, help="the case library (default: cases.yaml by the content)")
             p.add_argument("--format", choices=("md", "html"), default="md")
+            p.add_argument("--budget", type=int, default=2_000_000, help="most combinations to walk")
             p.add_argument("--out", help="write the report to this file instead of printing it")
         if name == "validate":
             p.add_argument("--cases", type=Path, help="the case library (default: cases.yaml by the content)")

@@ -20,6 +20,10 @@ do now" and the contact roles shown, in office hours, out of hours and in a gap 
 cover (moments from the contacts file). The service is the contacts file's first one: no
 condition reads it, and its contacts are the same file on both sides.
 
+The number of classes grows with every item that plays a role of its own (each situation block
+named by one item doubles it); past ``BUDGET`` combinations ``impact`` says so instead of
+running for hours (``--budget`` raises it).
+
 A new kind of condition in ``flows/schema.py`` needs one line here: how an item plays a role in
 it (``ITEM_ROLES``), or what counts it (``COUNTS``), or which step answers it reads
 (``STEP_KINDS``, ``UNSURE_KINDS``). An unknown kind stops ``impact`` with a message naming it.
@@ -30,6 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import itertools
+import math
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,10 +54,13 @@ ITEM_ROLES: dict[str, Callable[[Content, Condition, str], bool]] = {
     "items_any": lambda c, cond, i: i in (cond.items_any or []),
     "any_strong": lambda c, cond, i: i in c.strong_ids,
     "indicators_at_least": lambda c, cond, i: i in c.indicator_ids,
+    # Issue 20's kinds, read by name so that this module works before and after them.
+    "specific_at_least": lambda c, cond, i: i in c.indicator_ids - getattr(c, "general_ids", frozenset()),
 }
 # Conditions that count items: the count they ask for.
 COUNTS: dict[str, Callable[[Condition], int]] = {
     "indicators_at_least": lambda cond: cond.indicators_at_least or 1,
+    "specific_at_least": lambda cond: getattr(cond, "specific_at_least", None) or 1,
 }
 # Conditions on a single-choice step: (step id, the option codes that make it hold).
 STEP_KINDS: dict[str, Callable[[Condition], tuple[str, frozenset[str]]]] = {
@@ -63,6 +71,7 @@ UNSURE_KINDS: dict[str, Callable[[Condition], frozenset[str]]] = {
     "unsure_any": lambda cond: frozenset(cond.unsure_any or []),
 }
 NESTED = ("all", "any")
+NAMED = "is_"  # a named condition of the content's ``conditions``: read as the condition itself
 PARTNERS = {"any_of"}  # fields that only go with another kind (``step``)
 
 
@@ -80,16 +89,28 @@ def kind(cond: Condition) -> str:
     return kinds[0]
 
 
+def item_conditions(content: Content) -> list[Condition]:
+    """The conditions items carry: when each is asked (``show_if``) and when it is serious."""
+    items = (*content.indicators, *content.factors)
+    return [c for it in items for c in (getattr(it, "show_if", None), getattr(it, "strong_if", None)) if c]
+
+
 def atoms(content: Content) -> list[Condition]:
-    """Every non-nested condition in the content: rules, situation blocks, variants, show_if."""
+    """Every non-nested condition in the content: rules, situation blocks, variants, show_if,
+    and the items' own conditions."""
     roots: list[Condition] = [r.when for r in content.rules]
     roots += [a.when for a in content.addenda]
     roots += [v.when for o in content.outcomes.values() for v in o.variants]
     roots += [s.show_if for s in content.steps if s.show_if is not None]
+    roots += item_conditions(content)
     out: list[Condition] = []
+    named = getattr(content, "conditions", {})
 
     def visit(cond: Condition) -> None:
         k = kind(cond)
+        if k == NAMED:
+            visit(named[getattr(cond, NAMED)])
+            return
         if k in NESTED:
             for sub in getattr(cond, k):
                 visit(sub)
@@ -132,6 +153,11 @@ def item_classes(contents: tuple[Content, ...]) -> list[ItemClass]:
             hidden = step is not None and c.step(step).show_if is not None
             sig.append((step is not None, step if hidden else None))
             sig += [ITEM_ROLES[kind(a)](c, a, item) for a in conds if kind(a) in ITEM_ROLES]
+            if step is not None:
+                # When it is asked and when it is serious (e.g. by age) tell items apart too.
+                it = c.item(item)
+                own = (getattr(it, "show_if", None), getattr(it, "strong_if", None))
+                sig.append(tuple(None if x is None else x.model_dump_json() for x in own))
         groups.setdefault(tuple(sig), []).append(item)
     classes = []
     for members in groups.values():
@@ -309,8 +335,34 @@ def _all_roles(content: Content) -> list[str]:
     return list(dict.fromkeys(roles))
 
 
+BUDGET = 2_000_000  # combinations walked before giving up (about a minute on the reference machine)
+
+
+def item_steps(contents: tuple[Content, ...]) -> list[str]:
+    """Single-choice steps the items' own conditions read (e.g. the age, for an item not asked of
+    an adult or serious only under 16)."""
+    found: list[str] = []
+
+    def visit(cond: Condition, named: dict[str, Condition]) -> None:
+        k = kind(cond)
+        if k == NAMED:
+            visit(named[getattr(cond, NAMED)], named)
+        elif k in NESTED:
+            for sub in getattr(cond, k):
+                visit(sub, named)
+        elif k in STEP_KINDS:
+            step = STEP_KINDS[k](cond)[0]
+            if step not in found:
+                found.append(step)
+
+    for c in contents:
+        for cond in item_conditions(c):
+            visit(cond, getattr(c, "conditions", {}))
+    return found
+
+
 def answer_space(
-    old: Content, new: Content, old_flow: Flow, new_flow: Flow
+    old: Content, new: Content, old_flow: Flow, new_flow: Flow, budget: int = BUDGET
 ) -> Iterator[tuple[Answer, Conversation, Conversation]]:
     """One representative answer per class both files can tell apart, realised in each."""
     contents, flows = (old, new), (old_flow, new_flow)
@@ -318,12 +370,30 @@ def answer_space(
     options = option_classes(contents, flows)
     single_steps = list(options)
     item_atoms = [(c, a) for c in contents for a in atoms(c) if kind(a) in ITEM_ROLES]
+    # Items whose meaning depends on answers (asked only at some ages, serious only with a
+    # follow-up answer): their counts are told apart under every combination of those answers.
+    projections = [
+        dict(zip(item_steps(contents), (g[0] for g in choice), strict=True))
+        for choice in itertools.product(*(options[s] for s in item_steps(contents) if s in options))
+    ] or [{}]
+    size = math.prod(cl.cap + 1 for cl in classes)
+    combos = math.prod(len(g) for g in options.values())
+    estimate = size * len(projections) + size * combos * len(unsure_classes(contents))
+    if estimate > budget:
+        raise ImpactError(
+            f"the answer space of these files is {estimate:,} combinations to walk ({size:,} of ticks, "
+            f"{combos:,} of single choices), over the budget of {budget:,}: raise it with --budget, "
+            "or compare a smaller change (see docs/adapting.md)"
+        )
     # Item counts, told apart only by what the item conditions make of them.
     reps: dict[tuple[bool, ...], frozenset[str]] = {}
     for counts in itertools.product(*(range(cl.cap + 1) for cl in classes)):
         ticked = frozenset(i for cl, n in zip(classes, counts, strict=True) for i in cl.items[:n])
-        probe = Conversation(picked={"_": sorted(ticked)})
-        reps.setdefault(tuple(holds(c, a, probe) for c, a in item_atoms), ticked)
+        vector = []
+        for answers in projections:
+            probe = Conversation(answers=answers, picked={"_": sorted(ticked)})
+            vector += [holds(c, a, probe) for c, a in item_atoms]
+        reps.setdefault(tuple(vector), ticked)
     seen: set[tuple[Any, ...]] = set()
     for unsure in unsure_classes(contents):
         for ticked in reps.values():
@@ -395,6 +465,7 @@ def compare(
     new: Content,
     directory: Directory,
     cases: list[Case] | None = None,
+    budget: int = BUDGET,
 ) -> Impact:
     """Every class of answers whose level, first step or contacts differ between the files, and
     the library cases the change moves (a case moves when what it gets differs)."""
@@ -402,7 +473,7 @@ def compare(
     when = moments(directory)
     impact = Impact(old, new, when=when)
     old_out, new_out = Outcomes(old_flow, directory, when), Outcomes(new_flow, directory, when)
-    for answer, old_conv, new_conv in answer_space(old, new, old_flow, new_flow):
+    for answer, old_conv, new_conv in answer_space(old, new, old_flow, new_flow, budget):
         impact.classes += 1
         change = Change(answer, old_out.shown(old_conv), new_out.shown(new_conv))
         if change.what:

@@ -94,6 +94,8 @@ def build(parts: dict[str, Any]) -> Content:
     for n, (level, when) in enumerate(parts["rules"]):
         rules.append({"id": f"R{n}", "level": level, "when": when, "reason": "r"})
     data["rules"] = rules
+    if "conditions" in data:  # named conditions (issue 20): only those these steps can answer
+        data["conditions"] = {"adult": {"step": "age", "any_of": ["adult"]}}
     data["addenda"] = [
         {
             "id": f"b{n}",
@@ -167,42 +169,72 @@ def test_the_classes_find_exactly_what_brute_force_finds(
     assert changed == {(seen(a), seen(b)) for a, b in everything if seen(a) != seen(b)}
 
 
-# -- the shipped content, end to end -----------------------------------------------------------
-def shipped_with(tmp_path: Path, edit: Any) -> Path:
-    data = copy.deepcopy(SHIPPED)
-    edit(data)
-    path = tmp_path / "new.yaml"
+# -- end to end, on small contents (fast whatever the shipped content holds) ------------------
+CASE = {
+    "id": "danger-now",
+    "situation": "A 14-year-old is held in a flat and cannot leave.",
+    "answers": {"danger": "yes", "danger_alert": "skip"},
+    "expect": {"level": "emergency", "first_step": {"in_hours": "999"}},
+    "reason": "Immediate danger goes to the police without delay.",
+    "source": "NG 3.8 and 3.9",
+}
+BASE = {"strong": [True, False, False], "rules": [("urgent", {"any_strong": True})], "addenda": []}
+
+
+def write(tmp_path: Path, name: str, content: Content | dict[str, Any]) -> Path:
+    data = (
+        content.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if isinstance(content, Content)
+        else content
+    )
+    path = tmp_path / name
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
 
 
-def lower_e1(data: dict[str, Any]) -> None:
-    next(r for r in data["rules"] if r["id"] == "E1")["level"] = "urgent"
-
-
-@pytest.mark.slow  # the whole answer space of the shipped content, twice
-def test_impact_of_a_change_that_moves_a_case_lists_it_and_fails(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    new = shipped_with(tmp_path, lower_e1)
+def test_impact_of_a_change_that_moves_a_case_lists_it_and_fails(tmp_path: Path) -> None:
+    old = build(BASE)
+    lowered = [r.model_copy(update={"level": "urgent"}) if r.id == "E1" else r for r in old.rules]
+    new = old.model_copy(update={"rules": lowered})
+    cases = write(tmp_path, "cases.yaml", {"cases": [CASE]})
     out_file = tmp_path / "impact.md"
-    code = main(["impact", str(DEFAULT_CONTENT), str(new), "--cases", str(LIBRARY), "--out", str(out_file)])
-    assert code == 1
+    args = [str(write(tmp_path, "old.yaml", old)), str(write(tmp_path, "new.yaml", new))]
+    assert main(["impact", *args, "--cases", str(cases), "--out", str(out_file)]) == 1
     report = out_file.read_text(encoding="utf-8")
-    assert "| emergency | urgent |" in report
-    assert "| E1 |" in report
-    assert "danger-held-in-flat" in report and "level emergency -> urgent" in report
+    assert "| emergency | urgent |" in report and "| E1 |" in report
+    assert "danger-now" in report and "level emergency -> urgent" in report
     assert "danger=yes" in report, "a representative answer"
     assert "Coverage of the new content" in report
 
 
-@pytest.mark.slow  # the whole answer space of the shipped content
 def test_impact_of_no_change_is_empty_and_passes_and_html_is_a_page(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    same = shipped_with(tmp_path, lambda data: None)
-    assert main(["impact", str(DEFAULT_CONTENT), str(same), "--format", "html"]) == 0
+    old = write(tmp_path, "old.yaml", build(BASE))
+    assert main(["impact", str(old), str(old), "--format", "html"]) == 0
     page = capsys.readouterr().out
     assert (
         page.startswith("<!doctype html>") and "0 classes change" in page and "No library case moves" in page
     )
+
+
+@pytest.mark.slow  # runs git
+def test_a_git_revision_is_read_as_the_content_file_then(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import _content_at
+    from bot.config import load_settings
+
+    monkeypatch.chdir(DEFAULT_CONTENT.parents[2])
+    content, name = _content_at("HEAD", load_settings())
+    assert name == "HEAD:flows/content/cse.yaml" and content.rules
+    with pytest.raises(Exception, match="nor a git revision"):
+        _content_at("no-such-revision-here", load_settings())
+
+
+def test_an_answer_space_too_big_to_walk_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    from flows.impact import ImpactError
+
+    old = build(BASE)
+    with pytest.raises(ImpactError, match="over the budget of 10"):
+        compare(old, old, DIRECTORY, budget=10)
