@@ -729,3 +729,14 @@ def test_one_form_leaves_the_check_as_telegrams_taps_would(content: Content, dat
     on_web, on_telegram, refused = asyncio.run(run())
     assert on_web == on_telegram
     assert (refused == "none_with_ticks") == (action == "a:none" and bool(ticks))
+
+
+def test_the_draft_and_example_banners_are_warning_text_on_every_page(content: Content) -> None:
+    service = make_service(content)
+    service.draft = True  # a reviewer's preview (cse-triage web --draft)
+    with client_for(service) as client:
+        for page in (client.get("/").text, start(client), client.get("/look/contacts").text):
+            warnings = re.findall(r'<div class="ds_warning-text">(.*?)</div>', page, flags=re.DOTALL)
+            for banner in (content.texts.draft_banner, content.texts.example_contacts):
+                words = banner.split(" ", 1)[1] if not banner[0].isalnum() else banner
+                assert any(words in w for w in warnings), (banner, warnings)

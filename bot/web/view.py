@@ -180,8 +180,13 @@ def _block(sec: Section, content: Content) -> Block:
         tuple(sec.lines),
         tuple(sec.contacts),
         readout=sec.title == content.summary.title,
-        warning=sec.style == "note" and sec.lines == (content.texts.example_contacts,),
+        # The banners on top of every screen (a draft preview, example contacts) are warnings.
+        warning=sec.style == "note" and sec.lines in _banners(content),
     )
+
+
+def _banners(content: Content) -> tuple[tuple[str, ...], ...]:
+    return ((content.texts.example_contacts,), (content.texts.draft_banner,))
 
 
 def _lead(blocks: list[Block]) -> Lead | None:
