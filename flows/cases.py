@@ -219,7 +219,7 @@ def _shown_roles(screens: Screens, conv: Conversation, ctx: Context) -> tuple[st
     todo = next(s for s in screen.sections if s.style == "numbered")
     shown = {line for s in screen.sections for line in s.contacts}
     roles = set()
-    for role in _roles(screens.content):
+    for role in contact_roles(screens.content):
         try:
             lines = ctx.directory.resolve(role, service=ctx.service, now=ctx.now)
         except KeyError:
@@ -229,7 +229,8 @@ def _shown_roles(screens: Screens, conv: Conversation, ctx: Context) -> tuple[st
     return todo.lines[0], frozenset(roles), screen
 
 
-def _roles(content: Content) -> list[str]:
+def contact_roles(content: Content) -> list[str]:
+    """Every contact role any outcome, variant or situation block of the content names."""
     roles: list[str] = []
     for out in content.outcomes.values():
         for text in (out, *out.variants):

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flows.cases import PERIODS, Case, Period, Run, coverage, moments, run_library
+from flows.cases import PERIODS, Case, Period, Run, contact_roles, coverage, moments, run_library
 from flows.contacts import Directory
 from flows.machine import OUTCOME, Conversation, Flow
 from flows.rules import Result, evaluate, holds
@@ -282,7 +282,7 @@ class Outcomes:
     def __init__(self, flow: Flow, directory: Directory, when: dict[Period, dt.datetime | None]) -> None:
         self.flow, self.directory, self.when = flow, directory, when
         self.screens = Screens(flow)
-        self.roles = _all_roles(flow.content)
+        self.roles = contact_roles(flow.content)
         self._cache: dict[tuple[Any, ...], Shown] = {}
         self._lines: dict[tuple[str, str | None, dt.datetime], tuple[Any, ...]] = {}
 
@@ -323,16 +323,6 @@ class Outcomes:
             firsts.append((period, todo.lines[0]))
             roles.append((period, tuple(present)))
         return Shown(result.level, tuple(firsts), tuple(roles), result.rules)
-
-
-def _all_roles(content: Content) -> list[str]:
-    roles: list[str] = []
-    for out in content.outcomes.values():
-        for text in (out, *out.variants):
-            roles += text.contacts
-    for add in content.addenda:
-        roles += add.contacts
-    return list(dict.fromkeys(roles))
 
 
 BUDGET = 2_000_000  # combinations walked before giving up (about a minute on the reference machine)

@@ -19,7 +19,7 @@ from flows.cases import moments
 from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.impact import Outcomes, Shown, answer_space, compare
 from flows.machine import OUTCOME, Flow
-from flows.schema import DEFAULT_CONTENT, Content, parse_content
+from flows.schema import DEFAULT_CONTENT, Condition, Content, Item, parse_content
 
 DIRECTORY = load_directory(EXAMPLE_CONTACTS)
 SHIPPED: dict[str, Any] = yaml.safe_load(DEFAULT_CONTENT.read_text(encoding="utf-8"))
@@ -42,6 +42,13 @@ leaf = st.one_of(
     st.builds(lambda n: {"indicators_at_least": n}, st.integers(1, 3)),
     st.builds(lambda n: {"indicators_at_least": n}, st.integers(2, 3)),  # counts matter: drawn more
 )
+# Issue 20's kinds, where the schema has them: a named condition, signs specific to exploitation.
+if "specific_at_least" in Condition.model_fields:
+    leaf = st.one_of(
+        leaf,
+        st.builds(lambda n: {"specific_at_least": n}, st.integers(1, 2)),
+        st.just({"is": "adult"}),
+    )
 condition = st.one_of(
     leaf,
     st.builds(
@@ -57,6 +64,7 @@ def small_content(draw: st.DrawFn) -> dict[str, Any]:
     that hypothesis shows and shrinks them quickly. :func:`build` makes the content."""
     return {
         "strong": draw(st.lists(st.sampled_from([False, False, True]), min_size=3, max_size=3)),
+        "general": draw(st.lists(st.booleans(), min_size=3, max_size=3)),
         "rules": draw(st.lists(st.tuples(st.sampled_from(LEVELS[1:3]), condition), max_size=4)),
         "addenda": draw(
             st.lists(
@@ -76,6 +84,9 @@ def build(parts: dict[str, Any]) -> Content:
         {"id": i, "label": f"Sign {i}", "help": "A sign.", "strong": s}
         for i, s in zip(SIGNS, strong, strict=True)
     ]
+    if "general" in Item.model_fields:  # issue 20: a general sign of harm is never a serious one
+        for item, general in zip(data["indicators"], parts.get("general", []), strict=False):
+            item["general"] = general and not item["strong"]
     data["factors"] = [{"id": f, "label": f"Factor {f}", "help": "A factor."} for f in VULN]
     age = next(s for s in data["steps"] if s["id"] == "age")
     age["options"] = [o for o in age["options"] if o["code"] in AGES]
