@@ -49,7 +49,7 @@ SERVICES = ("Education", "Health", "Social Work", "Police", "Voluntary")
 # scripts may use any age; the two lower levels use 13 to 17 only (under 13 is at least a concern).
 LEVELS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("emergency", DANGER_YES, ()),
-    ("urgent", DANGER_NO, ("Assault",)),
+    ("urgent", DANGER_NO, ("Told someone",)),
     ("concern", DANGER_NO, ("Poverty",)),
     ("no_current_indicators", DANGER_NO, ()),
 )
@@ -191,10 +191,15 @@ class Practitioner:
             await step(s.service)
             for _ in range(MAX_STEPS):
                 labels = {t for _, t, _ in self.api.buttons(s.chat_id)}
-                for tick in s.ticks:
-                    if any(tick in label for label in labels):
-                        await step(tick)
-                await step(DONE)
+                if DONE not in " ".join(labels):
+                    # A follow-up question with no Done: the first option.
+                    first = next(t for _, t, _ in self.api.buttons(s.chat_id))
+                    await step(first)
+                else:
+                    for tick in s.ticks:
+                        if any(tick in label for label in labels):
+                            await step(tick)
+                    await step(DONE)
                 level = self._ended(s.chat_id)
                 if level is not None:
                     self.load.reached[level] = self.load.reached.get(level, 0) + 1

@@ -60,6 +60,9 @@ class Directory(Protocol):
     def resolve(self, role: str, *, service: str | None, now: dt.datetime) -> list[ContactLine]:
         """The lines to show for a contact role."""
 
+    def designated_now(self, service: str | None, now: dt.datetime) -> bool:
+        """Whether the service's designated person can be reached at ``now`` (their own hours)."""
+
     def reference_lines(self) -> list[ContactLine]:
         """Every contact with its hours, whatever the time: for the printed quick reference."""
 
@@ -84,6 +87,9 @@ NATIONAL: dict[str, ContactLine] = {
     "childline": ContactLine("Childline, for children and young people", "0800 1111", "free, 24 hours"),
     "ceop": ContactLine("CEOP, report online grooming", None, "ceop.police.uk/ceop-reporting"),
     "stop_it_now": ContactLine("Stop It Now, confidential helpline", "0808 1000 900", None),
+    "sarcs": ContactLine(
+        "NHS sexual assault self-referral (SARCS), age 16 or over", "0800 148 88 88", "free, 24 hours"
+    ),
 }
 
 
@@ -101,20 +107,23 @@ class GenericDirectory:
         when = "office hours" if in_hours else "out of hours"
         return Route(in_hours, f"{now:%A %H:%M}, {when} (assumed Mon to Fri, 9 to 5)")
 
+    def designated_now(self, service: str | None, now: dt.datetime) -> bool:
+        return self.route(now).in_hours
+
     def reference_lines(self) -> list[ContactLine]:
         return [
             NATIONAL["police_999"],
             ContactLine("Your designated person for child protection", None, "in your organisation"),
             ContactLine("Your local social work office", None, "office hours"),
             ContactLine("Emergency social work service (out of hours)", None, "evenings, weekends, holidays"),
-            *(NATIONAL[r] for r in ("police_101", "nspcc", "childline", "ceop", "stop_it_now")),
+            *(NATIONAL[r] for r in ("police_101", "sarcs", "nspcc", "childline", "ceop", "stop_it_now")),
         ]
 
     def resolve(self, role: str, *, service: str | None, now: dt.datetime) -> list[ContactLine]:
         if role in NATIONAL:
             return [NATIONAL[role]]
         if role == "designated_person":
-            when = "in your organisation" if self.route(now).in_hours else "when next available"
+            when = "in your organisation" if self.designated_now(service, now) else "when next available"
             return [ContactLine("Your designated person for child protection", None, when)]
         if role == "social_work":
             if self.route(now).in_hours:

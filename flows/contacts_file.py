@@ -59,12 +59,19 @@ def _default(role: str, model: type[Line] = Line) -> Any:
 
 
 class Designated(_Strict):
-    """The service's designated person for child protection: a role, never a named individual."""
+    """The service's designated person for child protection: a role, never a named individual.
+
+    ``open``: when the role can be reached, in the same form as ``office_hours`` (``hours`` is the
+    same in words, shown beside the number). Outside it, and on public holidays and closed dates,
+    the check never tells anyone to speak to them "now": whoever answers now comes first, and
+    they are shown "when next available". Left out, they are taken to keep the office hours.
+    ``available_out_of_hours``: reachable at all hours (e.g. a police supervisor on shift)."""
 
     title: Text
     phone: Phone
     email: Email | None = None
     hours: Text
+    open: OfficeHours | None = None
     available_out_of_hours: bool = False
     verified_on: dt.date | None = None
     verified_by: Text | None = None
@@ -98,6 +105,7 @@ class National(_Strict):
     childline: Line = _default("childline")
     ceop: Line = _default("ceop")
     stop_it_now: Line = _default("stop_it_now")
+    sarcs: Line = _default("sarcs")
 
 
 class Verification(_Strict):

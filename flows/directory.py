@@ -181,6 +181,7 @@ class YamlDirectory:
             "childline": c.national.childline,
             "ceop": c.national.ceop,
             "stop_it_now": c.national.stop_it_now,
+            "sarcs": c.national.sarcs,
         }
         if role in fixed:
             return [_line(fixed[role])]
@@ -196,8 +197,25 @@ class YamlDirectory:
             # non-emergency line (answered at all hours) comes first.
             return [_line(c.police.non_emergency), ooh] if route.gap else [ooh]
         if role == "designated_person":
-            return self._designated(service, None if route.in_hours else ooh)
+            return self._designated(service, now, None if route.in_hours else ooh)
         raise KeyError(role)
+
+    def designated_now(self, service: str | None, now: dt.datetime) -> bool:
+        """Whether the service's designated person can be reached at ``now``: at all hours, or
+        within their own ``open`` hours (else the office hours) on a day the office is not shut.
+        With no service chosen, every service's designated person must be."""
+        return all(self._reachable(s.designated, now) for s in self._service(service))
+
+    def _reachable(self, d: Designated, now: dt.datetime) -> bool:
+        if d.available_out_of_hours:
+            return True
+        if d.open is None:
+            return self.route(now).in_hours
+        local = self.local(now)
+        if self.closure(local.date()):
+            return False
+        clock = local.time().replace(tzinfo=None)
+        return any(start <= clock < end for start, end in d.open.on(local.weekday()))
 
     def reference_lines(self) -> list[ContactLine]:
         """Every contact with its hours, whatever the time, and when it was last checked: for the
@@ -217,20 +235,28 @@ class YamlDirectory:
             _checked(_line(c.police.non_emergency), c.police.non_emergency),
             *(
                 _checked(_line(x), x)
-                for x in (c.national.nspcc, c.national.childline, c.national.ceop, c.national.stop_it_now)
+                for x in (
+                    c.national.sarcs,
+                    c.national.nspcc,
+                    c.national.childline,
+                    c.national.ceop,
+                    c.national.stop_it_now,
+                )
             ),
         ]
 
-    def _designated(self, service: str | None, ooh: ContactLine | None) -> list[ContactLine]:
-        """The service's designated person(s). Out of hours (``ooh`` given), one who may not be
-        there is shown "when next available", followed by the out-of-hours social work line
-        (the same line as social_work's, so a screen listing both roles shows it once)."""
+    def _designated(
+        self, service: str | None, now: dt.datetime, ooh: ContactLine | None
+    ) -> list[ContactLine]:
+        """The service's designated person(s). One who cannot be reached now (outside their hours)
+        is shown "when next available"; out of hours (``ooh`` given) the out-of-hours social work
+        line follows (the same line as social_work's, so a screen listing both roles shows it once)."""
         chosen = self._service(service)
         many = len(chosen) > 1
         lines: list[ContactLine] = []
         for s in chosen:
             line = _line(s.designated, f"{s.label}: {s.designated.title}" if many else None)
-            if ooh is not None and not s.designated.available_out_of_hours:
+            if not self._reachable(s.designated, now):
                 line = ContactLine(line.name, line.phone, f"when next available: {line.detail}", line.tel)
             lines.append(line)
         if ooh is not None and not all(s.designated.available_out_of_hours for s in chosen):

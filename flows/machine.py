@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from transitions import EventData, Machine, MachineError
 
-from flows.rules import evaluate, holds
+from flows.rules import evaluate, holds, shown
 from flows.schema import Content, Step
 
 WELCOME, OUTCOME, CANCELLED = "welcome", "outcome", "cancelled"
@@ -150,6 +150,10 @@ class Flow:
         step = next((s for s in self.content.steps if s.kind == "service"), None)
         return conv.answers.get(step.id) if step is not None else None
 
+    def items(self, step: Step, conv: Conversation) -> list[str]:
+        """The items a multi step asks for these answers (some are not asked of every age)."""
+        return [i for i in step.items if shown(self.content, self.content.item(i), conv)]
+
     def options(self, step: Step) -> list[tuple[str, str]]:
         """(code, label) of a single, notice or service step."""
         if step.kind == "service":
@@ -205,11 +209,12 @@ class Flow:
         )
         goto = None
         if step.kind == "multi":
-            ticked = new.picked.get(step.id, [])
+            asked = self.items(step, new)
+            ticked = [i for i in new.picked.get(step.id, []) if i in asked]
             if event == "toggle":
-                if arg not in step.items:
+                if arg not in asked:
                     return None
-                chosen = set(ticked) ^ {arg}
+                chosen = set(new.picked.get(step.id, [])) ^ {arg}
                 new.picked[step.id] = [i for i in step.items if i in chosen]
                 return new, None
             if event == "answer" and arg not in MULTI_CLOSERS:

@@ -15,7 +15,7 @@ from html import escape
 from typing import Literal
 
 from flows.contacts import ContactLine, Directory
-from flows.schema import Content
+from flows.schema import Condition, Content, OutcomeText
 
 Style = Literal["para", "bullets", "note"]
 
@@ -32,6 +32,53 @@ def _contact(c: ContactLine) -> str:
     return f"{c.name}: **{c.phone}**{detail}" if c.phone else f"{c.name}{detail}"
 
 
+def _who(c: Content, route: str) -> dict[str, str]:
+    return {"who_now": c.texts.who_now.at(route), "who_now_adult": c.texts.who_now_adult.at(route)}
+
+
+def _levels(c: Content, *, adult: bool) -> tuple[str, ...]:
+    """Each level's advice, for a child or for an adult (the outcome's adult variant), with the
+    out-of-hours lines; who answers now is named in general terms, as the time is not known."""
+    lines: list[str] = []
+    adult_cond = Condition.model_validate({"is": "adult"}) if "adult" in c.conditions else None
+    for level in c.levels:
+        outcome = c.outcomes[level]
+        text: OutcomeText = outcome
+        if adult:
+            text = next((v for v in outcome.variants if v.when == adult_cond), outcome)
+        say = [
+            todo.render(c.timeframes, _who(c, "office")) for todo in text.do_now if todo.when not in _LATER
+        ]
+        lines.append(f"**{text.title}.** " + " ".join(say))
+    away = c.texts.reference_away_adult if adult else c.texts.reference_away
+    lines.append(f"*{c.texts.ooh_title}:* " + away.format_map(_who(c, "out_of_hours")))
+    return tuple(lines)
+
+
+# On paper each level gives what to do first; the written record and later steps are on every
+# outcome in the check, and "Remember" says to write things down.
+_LATER = frozenset({"today", "any_time"})
+
+
+def _blocks(c: Content) -> list[Part]:
+    """The situation blocks; blocks with the same title (one situation for different ages) are
+    printed once: the lines they share, then each one's own lines after its label."""
+    out: list[Part] = []
+    for title in dict.fromkeys(a.title for a in c.addenda):
+        group = [a for a in c.addenda if a.title == title]
+        said = [
+            [*(todo.render(c.timeframes, _who(c, "office")) for todo in a.actions), *a.lines] for a in group
+        ]
+        common = [line for line in said[0] if all(line in s for s in said[1:])]
+        lines = list(common)
+        for add, own in zip(group, said, strict=True):
+            rest = [line for line in own if line not in common]
+            if rest:
+                lines.append(f"**{add.label}:** " + " ".join(rest) if add.label else " ".join(rest))
+        out.append(Part(title, tuple(lines)))
+    return out
+
+
 def parts(content: Content, directory: Directory) -> list[Part]:
     """The reference as neutral parts, most urgent first."""
     c, t = content, content.texts
@@ -41,15 +88,9 @@ def parts(content: Content, directory: Directory) -> list[Part]:
     # Whose contacts: the deploying organisation, from its own contacts file.
     title = f"{t.contacts_title}: {directory.organisation}" if directory.organisation else t.contacts_title
     out.append(Part(title, tuple(_contact(line) for line in directory.reference_lines())))
-    levels: list[str] = []
-    for level in c.levels:
-        outcome = c.outcomes[level]
-        levels.append(f"**{outcome.title}.** " + " ".join(outcome.do_now))
-        if outcome.do_now_out_of_hours:
-            levels.append(f"*{t.ooh_title}:* " + " ".join(outcome.do_now_out_of_hours))
-    out.append(Part(t.todo_title, tuple(levels), "para"))
-    for add in c.addenda:
-        out.append(Part(add.title, tuple(add.lines)))
+    out.append(Part(t.todo_title, _levels(c, adult=False), "para"))
+    out.append(Part(t.adult_title, _levels(c, adult=True), "para"))
+    out += _blocks(c)
     strong = "; ".join(i.label for i in c.indicators if i.strong)
     other = "; ".join(i.label for i in c.indicators if not i.strong)
     out.append(
@@ -109,7 +150,7 @@ p, ul, ol { margin: .2em 0 .4em; } ul, ol { padding-left: 1.3em; }
 .note { color: #333; font-size: 9pt; }
 @page { size: A4; margin: 10mm; }
 @media print {
-  body { margin: 0; max-width: none; font-size: 8.5pt; column-count: 2; column-gap: 6mm; }
+  body { margin: 0; max-width: none; font-size: 8pt; line-height: 1.25; column-count: 2; column-gap: 5mm; }
   h1, .emergency { column-span: all; } h2 { break-after: avoid; } li, p { break-inside: avoid; }
 }
 """

@@ -10,12 +10,21 @@ unique, steps with a way out, outcomes with a contact). Any problem stops the lo
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 DEFAULT_CONTENT = Path(__file__).with_name("content") / "cse.yaml"
 # libyaml's safe loader where PyYAML has it (ten times faster at start-up), else the pure one.
@@ -45,7 +54,12 @@ ContactRole = Literal[
     "childline",
     "ceop",
     "stop_it_now",
+    "sarcs",
 ]
+# Services only for children and young people under 18: never offered in an adult's outcome.
+CHILD_ONLY_ROLES = frozenset({"nspcc", "childline", "ceop"})
+# Placeholders a line of advice may hold, filled in by the screens for who answers now.
+PLACEHOLDERS = frozenset({"who_now", "who_now_adult"})
 
 
 class _Strict(BaseModel):
@@ -108,7 +122,12 @@ class Item(_Strict):
     """One tickable thing: a possible indicator or a vulnerability factor.
 
     ``strong``: a significant indicator, enough on its own for an urgent outcome (see
-    docs/triage-rules.md). ``source``: where the item comes from when it is not in the briefing.
+    docs/triage-rules.md); with ``strong_if``, only while that condition holds (an item whose
+    meaning changes with age), and a possible sign otherwise. ``general``: a general sign of
+    distress or harm rather than one specific to exploitation (it never makes a pattern alone).
+    ``show_if``: asked only when it holds (a test on the age step, e.g. not for adults); a tick
+    left from another age does not count. ``source``: where the item comes from when it is not
+    in the briefing.
     """
 
     id: Code
@@ -116,7 +135,10 @@ class Item(_Strict):
     help: Text
     source: Text | None = None
     strong: bool = False
+    strong_if: Condition | None = None
+    general: bool = False
     online: bool = False
+    show_if: Condition | None = None
     asked_as: list[Code] = Field(default_factory=list)
 
 
@@ -129,14 +151,18 @@ class Option(_Strict):
 class Condition(_Strict):
     """A test on the answers. Exactly one kind of test per condition."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     step: Code | None = None
     any_of: list[Code] | None = None
+    is_: Code | None = Field(default=None, alias="is")
     any_indicator: bool | None = None
     any_factor: bool | None = None
     items_any: list[Code] | None = None
     unsure_any: list[Code] | None = None
     any_strong: bool | None = None
     indicators_at_least: int | None = Field(default=None, ge=1)
+    specific_at_least: int | None = Field(default=None, ge=1)
     all: list[Condition] | None = None
     any: list[Condition] | None = None
 
@@ -144,12 +170,14 @@ class Condition(_Strict):
     def _one_kind(self) -> Condition:
         kinds = [
             self.step is not None or self.any_of is not None,
+            self.is_ is not None,
             self.any_indicator is not None,
             self.any_factor is not None,
             self.items_any is not None,
             self.unsure_any is not None,
             self.any_strong is not None,
             self.indicators_at_least is not None,
+            self.specific_at_least is not None,
             self.all is not None,
             self.any is not None,
         ]
@@ -160,6 +188,30 @@ class Condition(_Strict):
         return self
 
 
+class Todo(_Strict):
+    """One line of advice with its time frame (a code of the content's ``timeframes``), written
+    in the file as ``- now: Call 999``."""
+
+    when: Code
+    text: Text
+
+    def render(self, timeframes: dict[str, str], fill: dict[str, str] | None = None) -> str:
+        text = self.text.format_map(fill) if fill is not None and "{" in self.text else self.text
+        return f"{timeframes[self.when]}: {text}"
+
+
+def _todo(value: Any) -> Any:
+    if isinstance(value, str):
+        raise ValueError("start a line of advice with its time frame, e.g. '- now: Call 999'")
+    if isinstance(value, dict) and len(value) == 1 and "text" not in value:
+        ((when, text),) = value.items()
+        return {"when": when, "text": text}
+    return value
+
+
+TodoLine = Annotated[Todo, BeforeValidator(_todo)]
+
+
 class Step(_Strict):
     id: Code
     kind: Literal["single", "multi", "notice", "service"]
@@ -167,7 +219,7 @@ class Step(_Strict):
     text: Text
     show_if: Condition | None = None
     options: list[Option] = Field(default_factory=list)
-    items: list[Code] = Field(default_factory=list, max_length=6)
+    items: list[Code] = Field(default_factory=list, max_length=7)
 
 
 class MultiControls(_Strict):
@@ -190,19 +242,23 @@ class Rule(_Strict):
 
 
 class OutcomeText(_Strict):
-    """What an outcome says. ``do_now`` is for office hours; ``do_now_out_of_hours``, when given,
-    replaces it out of hours (evenings, weekends, public holidays), when the designated person
-    may not be there and someone who can be reached now must come first."""
+    """What an outcome says. ``do_now`` is for when the designated person can be reached now;
+    ``do_now_out_of_hours``, when given, replaces it whenever they cannot (out of hours, or
+    outside their own hours), so that someone who answers now comes first. ``lead``: this
+    level's own "now" lines come before any situation block's (999 always comes first)."""
 
     title: Text
     summary: Text
-    do_now: list[Text] = Field(min_length=1)
-    do_now_out_of_hours: list[Text] | None = Field(default=None, min_length=1)
+    do_now: list[TodoLine] = Field(min_length=1)
+    do_now_out_of_hours: list[TodoLine] | None = Field(default=None, min_length=1)
     contacts: list[ContactRole]
     next_tool: Text
+    lead: bool = False
 
-    def steps(self, *, in_hours: bool) -> list[str]:
-        return list(self.do_now if in_hours or self.do_now_out_of_hours is None else self.do_now_out_of_hours)
+    def steps(self, *, designated_now: bool) -> list[Todo]:
+        if designated_now or self.do_now_out_of_hours is None:
+            return list(self.do_now)
+        return list(self.do_now_out_of_hours)
 
 
 class Variant(OutcomeText):
@@ -221,14 +277,26 @@ class Outcome(OutcomeText):
 
 
 class Addendum(_Strict):
-    """A situation block added to the outcome when its condition holds, with its source."""
+    """A situation block added to the outcome when its condition holds, with its source.
+
+    ``actions`` (each with its time frame) join the outcome's "What to do now", in time order;
+    ``lines`` are what to know, shown as the block after the contacts. ``label``: whom it is for
+    where blocks share a title (one situation, by age), as the printed reference shows them."""
 
     id: Code
     when: Condition
     title: Text
-    lines: list[Text] = Field(min_length=1)
+    label: Text | None = None
+    actions: list[TodoLine] = Field(default_factory=list)
+    lines: list[Text] = Field(default_factory=list)
     contacts: list[ContactRole] = Field(default_factory=list)
     source: Text
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Addendum:
+        if not self.actions and not self.lines:
+            raise ValueError("a situation block needs actions or lines")
+        return self
 
 
 class Block(_Strict):
@@ -311,9 +379,25 @@ class AboutTexts(_Strict):
     sources_title: Text
 
 
+class WhoNow(_Strict):
+    """Who to call now when the designated person cannot be reached, by the route at that time:
+    the social work office is open, the out-of-hours service answers, or neither (a gap in
+    cover, when only the police answer). Used in advice as ``{who_now}``."""
+
+    office: Text
+    out_of_hours: Text
+    gap: Text
+
+    def at(self, route: str) -> str:
+        text: str = getattr(self, route)
+        return text
+
+
 class Texts(_Strict):
     """Wording of every screen that is not a step or an outcome."""
 
+    who_now: WhoNow
+    who_now_adult: WhoNow
     welcome_title: Text
     welcome: list[Text] = Field(min_length=1)
     start_button: Label
@@ -328,6 +412,9 @@ class Texts(_Strict):
     emergency_lines: list[Text] = Field(min_length=1)
     contacts_title: Text
     todo_title: Text
+    adult_title: Text
+    reference_away: Text
+    reference_away_adult: Text
     why_title: Text
     ooh_title: Text
     next_tool_title: Text
@@ -365,6 +452,8 @@ class Content(_Strict):
     """The whole content file."""
 
     meta: Meta
+    conditions: dict[Code, Condition] = Field(default_factory=dict)
+    timeframes: dict[Code, Label] = Field(min_length=1)
     indicators: list[Item] = Field(min_length=1)
     factors: list[Item] = Field(min_length=1)
     steps: list[Step] = Field(min_length=1)
@@ -413,6 +502,14 @@ class Content(_Strict):
     @property
     def strong_ids(self) -> frozenset[str]:
         return frozenset(i.id for i in self.indicators if i.strong)
+
+    @property
+    def general_ids(self) -> frozenset[str]:
+        """Indicators that are general signs of distress or harm, not specific to exploitation."""
+        return frozenset(i.id for i in self.indicators if i.general)
+
+    def timeframe_rank(self, when: str) -> int:
+        return list(self.timeframes).index(when)
 
     @property
     def factor_ids(self) -> frozenset[str]:
@@ -553,7 +650,84 @@ def _cross_check(c: Content) -> list[str]:  # noqa: C901 - one list of plain che
         for step_id in cond.unsure_any or []:
             if step_id not in step_ids or c.steps[step_ids[step_id]].kind != "multi":
                 problems.append(f"{path}.unsure_any: '{step_id}' is not a multi step")
+        if cond.is_ is not None and cond.is_ not in c.conditions:
+            problems.append(f"{path}.is: unknown named condition '{cond.is_}'")
     problems += _changelog_problems(c)
+    problems += _check_named(c)
+    problems += _check_items_by_age(c)
+    problems += _check_advice(c)
+    return problems
+
+
+def _uses(c: Content, cond: Condition, seen: tuple[str, ...] = ()) -> Iterator[tuple[str, Condition]]:
+    """Every condition reached from ``cond``, following named conditions (stops at a cycle)."""
+    for sub, _ in _conditions(cond, ""):
+        yield "", sub
+        if sub.is_ is not None and sub.is_ in c.conditions:
+            if sub.is_ in seen:
+                yield sub.is_, sub  # a cycle: reported by _check_named
+                continue
+            yield from _uses(c, c.conditions[sub.is_], (*seen, sub.is_))
+
+
+def _check_named(c: Content) -> list[str]:
+    problems: list[str] = []
+    for name, cond in c.conditions.items():
+        for path_cond in _conditions(cond, f"conditions.{name}"):
+            sub, path = path_cond
+            if sub.is_ is not None and sub.is_ not in c.conditions:
+                problems.append(f"{path}.is: unknown named condition '{sub.is_}'")
+        if any(cycle for cycle, _ in _uses(c, cond, (name,))):
+            problems.append(f"conditions.{name}: refers to itself")
+    return problems
+
+
+def _check_items_by_age(c: Content) -> list[str]:
+    """An item's ``show_if`` and ``strong_if`` test only single-answer steps (never ticks, which
+    would make an item depend on itself); ``strong_if`` goes with ``strong``."""
+    problems: list[str] = []
+    for group in ("indicators", "factors"):
+        for i, it in enumerate(getattr(c, group)):
+            where = f"{group}[{i}]"
+            if it.strong_if is not None and not it.strong:
+                problems.append(f"{where}.strong_if: only a strong item can be strong conditionally")
+            if it.general and it.strong:
+                problems.append(f"{where}.general: a general sign of harm cannot be a serious sign")
+            for cond, path in ((it.show_if, "show_if"), (it.strong_if, "strong_if")):
+                if cond is None:
+                    continue
+                if any(cyc for cyc, _ in _uses(c, cond)):
+                    problems.append(f"{where}.{path}: refers to itself")
+                    continue
+                if not all(_on_steps(sub) for _, sub in _uses(c, cond)):
+                    problems.append(f"{where}.{path}: may test only the answers to single steps")
+    return problems
+
+
+def _on_steps(cond: Condition) -> bool:
+    """A test on single-step answers, a named condition, or a combination of them."""
+    return any(x is not None for x in (cond.step, cond.is_, cond.all, cond.any))
+
+
+def _check_advice(c: Content) -> list[str]:
+    """Every line of advice has a known time frame and only known placeholders."""
+    problems: list[str] = []
+    todos: list[tuple[str, Todo]] = []
+    for name, outcome in c.outcomes.items():
+        texts: list[tuple[str, OutcomeText]] = [(f"outcomes.{name}", outcome)]
+        texts += [(f"outcomes.{name}.variants[{v}]", var) for v, var in enumerate(outcome.variants)]
+        for path, out in texts:
+            todos += [(f"{path}.do_now[{j}]", t) for j, t in enumerate(out.do_now)]
+            away = out.do_now_out_of_hours or []
+            todos += [(f"{path}.do_now_out_of_hours[{j}]", t) for j, t in enumerate(away)]
+    for a, add in enumerate(c.addenda):
+        todos += [(f"addenda[{a}].actions[{j}]", t) for j, t in enumerate(add.actions)]
+    for path, todo in todos:
+        if todo.when not in c.timeframes:
+            problems.append(f"{path}: unknown time frame '{todo.when}' (one of {', '.join(c.timeframes)})")
+        for name in re.findall(r"{([^{}]*)}", todo.text):
+            if name not in PLACEHOLDERS:
+                problems.append(f"{path}: unknown placeholder '{{{name}}}'")
     return problems
 
 

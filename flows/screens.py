@@ -15,7 +15,7 @@ from typing import Literal
 
 from flows.contacts import ContactLine, Directory
 from flows.machine import CANCELLED, OUTCOME, WELCOME, Conversation, Flow
-from flows.rules import Result, evaluate
+from flows.rules import Result, advice, evaluate, ticked
 from flows.schema import Content
 
 Style = Literal["para", "bullets", "numbered", "contacts", "note"]
@@ -119,9 +119,9 @@ class Screens:
 
     def _contacts(self, roles: Sequence[str], ctx: Context) -> Section:
         route = ctx.directory.route(ctx.now)
-        if not route.in_hours:
-            # Out of hours whoever can be reached now comes first; the designated person (shown
-            # "when next available" by the directory) comes last.
+        if not ctx.directory.designated_now(ctx.service, ctx.now):
+            # Whoever can be reached now comes first; a designated person outside their hours
+            # (shown "when next available" by the directory) comes last.
             roles = [r for r in roles if r != "designated_person"] + [
                 r for r in roles if r == "designated_person"
             ]
@@ -151,26 +151,25 @@ class Screens:
         text = Section((step.text,))
         if step.kind == "multi":
             mc = self.content.multi_controls
-            ticked = set(conv.picked.get(step.id, []))
+            asked = self.flow.items(step, conv)
+            ticks = set(conv.picked.get(step.id, [])) & set(asked)
             rows: list[tuple[Button, ...]] = [
                 (
                     Button(
                         f"t:{i}",
                         f"{mc.picked_mark} {self.content.item(i).label}"
-                        if i in ticked
+                        if i in ticks
                         else self.content.item(i).label,
                     ),
                 )
-                for i in step.items
+                for i in asked
             ]
             # "None of these" only while nothing is ticked: on a phone it reads as "none of the
             # others", so it is never offered where it could seem to clear a tick.
             closers = (Button("a:unsure", mc.unsure),)
-            rows.append(closers if ticked else (Button("a:none", mc.none), *closers))
+            rows.append(closers if ticks else (Button("a:none", mc.none), *closers))
             rows.append((Button("done", mc.done),))
-            help_lines = tuple(
-                f"{self.content.item(i).label}: {self.content.item(i).help}" for i in step.items
-            )
+            help_lines = tuple(f"{self.content.item(i).label}: {self.content.item(i).help}" for i in asked)
             sections: tuple[Section, ...] = (text, Section(help_lines, style="bullets"))
         else:
             rows = [(Button(f"a:{code}", label),) for code, label in self.flow.options(step)]
@@ -204,16 +203,17 @@ class Screens:
         """The guidance at the end of a check: what to do, whom to call, and a summary."""
         result = evaluate(self.content, conv)
         out = result.text
-        in_hours = ctx.directory.route(ctx.now).in_hours
+        route = ctx.directory.route(ctx.now)
         roles: list[str] = list(out.contacts)
         sections: list[Section] = [*self._banner(ctx), Section((out.summary,))]
-        todo = self.t.todo_title if in_hours else f"{self.t.todo_title} ({self.t.ooh_title.lower()})"
-        sections.append(Section(tuple(out.steps(in_hours=in_hours)), todo, "numbered"))
+        todo = self.t.todo_title if route.in_hours else f"{self.t.todo_title} ({self.t.ooh_title.lower()})"
+        sections.append(Section(self.todo_lines(result, ctx), todo, "numbered"))
         for add in result.addenda:
             roles += [r for r in add.contacts if r not in roles]
         sections.append(self._contacts(roles, ctx))
         for add in result.addenda:
-            sections.append(Section(tuple(add.lines), add.title, "bullets"))
+            if add.lines:
+                sections.append(Section(tuple(add.lines), add.title, "bullets"))
         sections.append(Section(result.reasons, self.t.why_title, "bullets"))
         sections.append(Section((out.next_tool,), self.t.next_tool_title))
         sections.append(Section(tuple(self.content.reminders.lines), self.content.reminders.title, "bullets"))
@@ -231,6 +231,17 @@ class Screens:
             final=True,
             level=result.level,
         )
+
+    def todo_lines(self, result: Result, ctx: Context) -> tuple[str, ...]:
+        """"What to do now" for a result at ``ctx``'s time, in time order, each line with its time
+        frame, and who answers now filled in (the office, the out-of-hours team, or the police in
+        a gap in cover)."""
+        route = ctx.directory.route(ctx.now)
+        key = "gap" if route.gap else "office" if route.in_hours else "out_of_hours"
+        fill = {"who_now": self.t.who_now.at(key), "who_now_adult": self.t.who_now_adult.at(key)}
+        reachable = ctx.directory.designated_now(ctx.service, ctx.now)
+        todos = advice(self.content, result, designated_now=reachable)
+        return tuple(dict.fromkeys(t.render(self.content.timeframes, fill) for t in todos))
 
     def feedback_code(self, result: Result) -> str:
         """The outcome as "Report a problem" counts it: level index and a bit mask of the
@@ -267,7 +278,7 @@ class Screens:
         content's separator ("; "); "not sure" lists the items of the steps concerned, not titles.
         """
         w = self.content.summary
-        items = conv.items()
+        items = ticked(self.content, conv)
         age_step = next((s for s in self.flow.steps if s.id == "age"), None)
         age = dict(self.flow.options(age_step)).get(conv.answers.get("age", ""), "-") if age_step else "-"
         indicators = [self.content.item(i).label for i in items if i in self.content.indicator_ids]
@@ -276,7 +287,7 @@ class Screens:
             self.content.item(i).label
             for s in self.flow.steps
             if s.id in conv.unsure
-            for i in s.items
+            for i in self.flow.items(s, conv)
             if i not in items
         ]
         sep = w.separator

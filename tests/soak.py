@@ -52,14 +52,19 @@ def service(store: ConversationStore) -> CheckService:
     return CheckService(flow=flow(), store=store, directory=directory(), clock=lambda: NOW)
 
 
-def outcome_titles() -> dict[str, str]:
-    """Level → the first line of its outcome message, as sent to Telegram."""
-    return {level: f"<b>{escape(o.title, quote=False)}</b>" for level, o in flow().content.outcomes.items()}
+def outcome_titles() -> dict[str, list[str]]:
+    """Level → the first lines its outcome message may start with (the child's and each
+    variant's title, e.g. an adult's), as sent to Telegram."""
+    return {
+        level: [f"<b>{escape(t.title, quote=False)}</b>" for t in (o, *o.variants)]
+        for level, o in flow().content.outcomes.items()
+    }
 
 
 def level_of(text: str) -> str | None:
     """The level of an outcome message, or None if ``text`` is not the start of one."""
-    return next((lvl for lvl, head in outcome_titles().items() if text.startswith(head)), None)
+    titles = outcome_titles().items()
+    return next((lvl for lvl, heads in titles if any(text.startswith(h + "\n") for h in heads)), None)
 
 
 def unpaced(app: Any) -> None:
@@ -161,13 +166,15 @@ def action_for(plan: Plan, conv: Conversation) -> str | None:
     step = f.step(conv.state)
     if step.kind == "multi":
         ticked = set(conv.picked.get(step.id, []))
-        missing = [i for i in plan.ticks.get(step.id, ()) if i not in ticked]
+        asked = f.items(step, conv)  # an adult is never asked some items
+        missing = [i for i in plan.ticks.get(step.id, ()) if i not in ticked and i in asked]
         if missing:
             return f"t:{missing[0]}"
         closer = plan.closers.get(step.id, "done")
         return "done" if closer == "done" else f"a:{closer}"
     answer = {"danger": plan.danger, "danger_alert": plan.alert, "age": plan.age, "service": plan.service}
-    return f"a:{answer[step.id]}"
+    # A follow-up question (when an assault happened, could they be under 13...): its first option.
+    return f"a:{answer.get(step.id, f.options(step)[0][0])}"
 
 
 def expected(plan: Plan) -> Conversation:

@@ -88,20 +88,28 @@ class Bot:
         age: str = "13 to 15",
         service: str = "Education",
         ticks: tuple[str, ...] = (),
+        follow: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """/check, then answers by button label, ticking the given items, Done elsewhere."""
+        """/check, then answers by button label, ticking the given items, Done elsewhere. A
+        follow-up question (such as when an assault happened) gets the option in ``follow`` that
+        it shows, else its first option."""
         command = await self.send(chat_id, "/check")
         await self.tap(chat_id, danger)
         if danger != "No":
             await self.tap(chat_id, "Continue the check")
         await self.tap(chat_id, age)
         await self.tap(chat_id, service)
-        while any("Done" in t for _, t, _ in self.api.buttons(chat_id)):
+        for _ in range(40):
             labels = [t for _, t, _ in self.api.buttons(chat_id)]
-            for tick in ticks:
-                if any(tick in label for label in labels):
-                    await self.tap(chat_id, tick)
-            await self.tap(chat_id, "Done")
+            if any("Done" in t for t in labels):
+                for tick in ticks:
+                    if any(tick in label for label in labels):
+                        await self.tap(chat_id, tick)
+                await self.tap(chat_id, "Done")
+            elif labels and not any("Start a new check" in t for t in labels):
+                await self.tap(chat_id, next((f for f in follow if f in labels), labels[0]))
+            else:
+                break
         return command
 
 

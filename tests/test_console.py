@@ -39,14 +39,16 @@ def run(keys: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess[
 
 
 def test_piped_session_reaches_an_urgent_outcome() -> None:
-    # Start, not in danger, 13 to 15, Education, tick assault, Done (8th on five-item steps, 9th on
-    # six-item steps, ticked or not), then Done through the rest.
-    proc = run("1\n2\n2\n1\n2\n8\n8\n8\n8\n9\n9\n", "console", "--now", "2026-12-02 10:00")
+    # Start, not in danger, 13 to 15, Education, tick a controlling adult (4), then Done on each
+    # step: its number is after the items the step asks at this age, "None of these" and "Not
+    # sure" (8th on five-item steps, 7th on the step that asks four items at 13 to 15, 10th on the
+    # seven-item step, 9th on the six-item step).
+    proc = run("1\n2\n2\n1\n4\n8\n7\n8\n8\n10\n9\n", "console", "--now", "2026-12-02 10:00")
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "Share this concern today" in out
     assert "999" in out
-    assert "First: is the child safe now, and where are they?" in out
+    assert "First: are they safe now, and where are they?" in out
     assert "never replaces your professional judgement" in out
     assert out.rstrip().endswith("Nothing from this session was kept.")
     assert "Wednesday 10:00 — office hours" in out
@@ -168,19 +170,19 @@ def test_quitting_mid_check_keeps_nothing(tmp_path: Path) -> None:
 
 def test_a_practice_run_with_now_is_never_counted_and_says_so(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
-    keys = "1\n2\n2\n1\n2\n8\n8\n8\n8\n9\n9\ni\n1\n2\n2\nq\n"  # one finished, one left open
+    keys = "1\n2\n2\n1\n4\n8\n7\n8\n8\n10\n9\ni\n1\n2\n2\nq\n"  # one finished, one left open
     proc = run(keys, "console", "--now", "2026-12-02 10:00", DATABASE_URL=f"sqlite:///{db}")
     assert "Share this concern today" in proc.stdout
     assert (rows(db, "conversation"), rows(db, "outcome_count"), rows(db, "lookup_count")) == (0, 0, 0)
     assert proc.stdout.rstrip().endswith("Nothing from this session was kept.")
     # Without --now the same finished check is counted, anonymously, and the goodbye says so.
-    proc = run("1\n2\n2\n1\n2\n8\n8\n8\n8\n9\n9\n", "console", DATABASE_URL=f"sqlite:///{db}")
+    proc = run("1\n2\n2\n1\n4\n8\n7\n8\n8\n10\n9\n", "console", DATABASE_URL=f"sqlite:///{db}")
     assert rows(db, "outcome_count") == 1 and rows(db, "conversation") == 0
     assert "Only anonymous counts" in proc.stdout
 
 
 def test_terminal_text_has_no_telegram_commands() -> None:
-    keys = "1\n2\n2\n1\n7\n8\n8\n8\n9\n9\n" + "e\ni\nv\no\nw\nc\np\na\nh\n"
+    keys = "1\n2\n2\n1\n7\n7\n8\n8\n9\n9\n" + "e\ni\nv\no\nw\nc\np\na\nh\n"
     proc = run(keys, "console", "--now", "2026-12-02 10:00")
     assert "A concern to talk through" in proc.stdout
     assert not re.search(r"(?<![\w./:])/[a-z]+", proc.stdout), "no /commands in the terminal"

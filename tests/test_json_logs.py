@@ -32,7 +32,7 @@ async def test_a_check_logged_as_json_lines_carries_codes_only() -> None:
     try:
         async with running_bot() as bot:
             await bot.send(CHAT, "Her name is Morag Campbell, 12 High Street")
-            await bot.walk_to_outcome(CHAT, ticks=("Assault",))
+            await bot.walk_to_outcome(CHAT, ticks=("Controlling adult",))
     finally:
         root.removeHandler(handler)
         bot_logger.setLevel(old)

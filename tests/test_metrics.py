@@ -38,7 +38,7 @@ def free_port() -> int:
 async def test_a_check_moves_the_figures_and_names_no_chat() -> None:
     before = figures(METRICS.exposition().decode())
     async with running_bot() as bot:
-        await bot.walk_to_outcome(CHAT, ticks=("Assault",))
+        await bot.walk_to_outcome(CHAT, ticks=("Controlling adult",))
         port = free_port()
         server = tornado.httpserver.HTTPServer(make_web_app(bot.app, path="/hook", secret=b"s"))
         server.listen(port, address="127.0.0.1")

@@ -36,7 +36,7 @@ async def test_a_backup_taken_mid_use_restores_with_the_open_check(tmp_path: Pat
     migrate(live)
     svc = service_on(live)
     reply = await svc.start(key=KEY, update_id=None)
-    for action in ("a:no", "a:13_15", "a:education", "t:assault"):
+    for action in ("a:no", "a:13_15", "a:education", "t:controlling_adult"):
         assert reply.token is not None
         reply = await svc.act(key=KEY, update_id=None, action=action, token=reply.token)
     copy = tmp_path / "backups" / "cse-triage-backup.sqlite3"
@@ -55,7 +55,7 @@ async def test_a_backup_taken_mid_use_restores_with_the_open_check(tmp_path: Pat
     resumed = await restored.current(key=KEY, update_id=None)
     assert resumed is not None and resumed.screen.key == "signs_1"
     labels = [b.label for row in resumed.screen.buttons for b in row]
-    assert "✅ Assault, seen or suspected" in labels
+    assert "✅ Controlling adult in their life" in labels
     await restored.store.close()
 
 

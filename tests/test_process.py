@@ -124,9 +124,9 @@ async def test_a_check_survives_kill_9_and_continues_at_the_same_step(tmp_path: 
         try:
             await wait_started(api, [proc], commands=1)
             await you.say("/check")
-            for label in ("No", "16 or 17", "Health (NHS)", "Assault, seen or suspected"):
+            for label in ("No", "16 or 17", "Health (NHS)", "Controlling adult in their life"):
                 await you.tap(label)
-            assert "✅ Assault, seen or suspected" in [t for _, t, _ in api.buttons(CHAT)]
+            assert "✅ Controlling adult in their life" in [t for _, t, _ in api.buttons(CHAT)]
             proc.kill()  # SIGKILL: no shutdown code runs
             await proc.wait()
             api.updates.clear()  # what the killed process had fetched is not fetched again

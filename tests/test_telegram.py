@@ -64,7 +64,8 @@ async def test_commands_menu_is_set_for_private_chats_with_emergency_first() -> 
     ("danger", "ticks", "title"),
     [
         ("🚨 Yes, in danger now", (), "Emergency: call 999 now"),
-        ("No", ("Assault",), "Share this concern today"),
+        ("No", ("Missing right now",), "Act now: call the police"),
+        ("No", ("Told someone",), "Share this concern today"),
         ("No", ("Poverty",), "A concern to talk through"),
         ("No", (), "No signs ticked"),
     ],
