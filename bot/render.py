@@ -65,10 +65,13 @@ def _section_lines(sec: Section, *, html: bool) -> list[str]:
         for c in sec.contacts:
             # The terminal keeps the national form; Telegram gets a number it can link.
             number = _phone_html(c) if html else (c.phone or "")
-            line = f"{esc(c.name)}: {number}"
-            if c.detail:
-                line += f" ({esc(c.detail)})"
-            out.append(("☎️ " if c.phone else "• ") + line.rstrip(": "))
+            if c.phone:
+                line = f"{esc(c.name)}: {number}" + (f" ({esc(c.detail)})" if c.detail else "")
+            else:
+                # No number (a web-only service such as CEOP): its address or how to reach it is
+                # the action, never an empty number followed by brackets.
+                line = f"{esc(c.name)}: {esc(c.detail)}" if c.detail else esc(c.name)
+            out.append(("☎️ " if c.phone else "• ") + line)
         out.extend(f"<i>{esc(b)}</i>" if html else b for b in sec.lines)
         return out
     for i, line in enumerate(sec.lines, start=1):

@@ -125,11 +125,15 @@ def test_back_returns_to_the_previous_step_with_answers_kept(flow: Flow) -> None
     flow.fire(conv, "answer", "16_17")
     flow.fire(conv, "toggle", "assault")
     flow.fire(conv, "done")
+    assert conv.state == "signs_2"
+    flow.fire(conv, "done")
     assert conv.state == "assault_when"
     assert flow.fire(conv, "answer", "earlier")
-    assert conv.state == "signs_2"
+    assert conv.state == "signs_3"
     assert flow.fire(conv, "back")
     assert conv.state == "assault_when" and conv.answers["assault_when"] == "earlier"
+    assert flow.fire(conv, "back")
+    assert conv.state == "signs_2"
     assert flow.fire(conv, "back")
     assert conv.state == "signs_1" and conv.picked["signs_1"] == ["assault"]
     assert flow.fire(conv, "back")

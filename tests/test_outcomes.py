@@ -397,3 +397,12 @@ def test_a_designated_person_outside_their_hours_is_never_now(
         assert (
             "designated person" in [s for s in section(three, "numbered").lines if "Write down" not in s][0]
         )
+
+
+def test_a_web_only_service_shows_its_address_as_the_action(flow: Flow, example: YamlDirectory) -> None:
+    from bot.render import to_html_parts, to_text
+
+    screen = outcome(flow, example, IN_HOURS, ticks=("internet",))
+    for text in (to_text(screen), "".join(to_html_parts(screen))):
+        line = next(x for x in text.splitlines() if "CEOP" in x and "ceop.police.uk" in x)
+        assert "ceop.police.uk/ceop-reporting" in line and "(" not in line and ":  " not in line, line

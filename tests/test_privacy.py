@@ -40,7 +40,7 @@ async def test_typed_details_never_reach_the_database_or_the_logs(
             if n < 2:  # two finish, one stays open mid-check
                 await bot.tap(chat, "16 or 17")
                 await bot.tap(chat, "Health (NHS)")
-                await bot.tap(chat, "Assault, seen or suspected")
+                await bot.tap(chat, "Controlling adult in their life")
                 for _ in range(6):
                     await bot.tap(chat, "Done")
                 assert "Share this concern today" in bot.last_text(chat)

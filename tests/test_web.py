@@ -512,7 +512,7 @@ def test_none_of_these_with_a_tick_is_refused_with_an_error_and_the_ticks_kept(c
     web = content.texts.web
     with client_for(service) as client:
         page = to_signs(client, service.flow)
-        item = service.flow.step("signs_1").items[1]
+        item = service.flow.step("signs_1").items[3]  # a controlling adult: no follow-up question
         before = store.transactions
         answer = submit(client, page, "done", (item, "a:none"))
         # Shown at once (no redirect, no second read), with the error summary and the tick kept.
