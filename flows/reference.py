@@ -57,7 +57,7 @@ def _levels(c: Content, *, adult: bool) -> tuple[str, ...]:
 
 # On paper each level gives what to do first; the written record and later steps are on every
 # outcome in the check, and "Remember" says to write things down.
-_LATER = frozenset({"today", "any_time"})
+_LATER = frozenset({"today", "any_time", "for_records"})
 
 
 def _blocks(c: Content) -> list[Part]:

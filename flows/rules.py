@@ -50,19 +50,35 @@ def strong(content: Content, item_id: str, conv: Conversation) -> bool:
     return item.strong and (item.strong_if is None or holds(content, item.strong_if, conv))
 
 
-def holds(content: Content, cond: Condition, conv: Conversation) -> bool:
+class _Ticks:
+    """The ticks that count for one conversation, worked out once however many conditions ask."""
+
+    __slots__ = ("_content", "_conv", "_items")
+
+    def __init__(self, content: Content, conv: Conversation) -> None:
+        self._content, self._conv = content, conv
+        self._items: frozenset[str] | None = None
+
+    def get(self) -> frozenset[str]:
+        if self._items is None:
+            self._items = frozenset(ticked(self._content, self._conv))
+        return self._items
+
+
+def holds(content: Content, cond: Condition, conv: Conversation, ticks: _Ticks | None = None) -> bool:
     """Whether a condition holds for the answers in ``conv``."""
     if cond.step is not None:
         return conv.answers.get(cond.step) in (cond.any_of or [])
+    ticks = ticks if ticks is not None else _Ticks(content, conv)
     if cond.is_ is not None:
-        return holds(content, content.conditions[cond.is_], conv)
+        return holds(content, content.conditions[cond.is_], conv, ticks)
     if cond.all is not None:
-        return all(holds(content, c, conv) for c in cond.all)
+        return all(holds(content, c, conv, ticks) for c in cond.all)
     if cond.any is not None:
-        return any(holds(content, c, conv) for c in cond.any)
+        return any(holds(content, c, conv, ticks) for c in cond.any)
     if cond.unsure_any is not None:
         return bool(set(conv.unsure) & set(cond.unsure_any))
-    items = set(ticked(content, conv))
+    items = ticks.get()
     if cond.any_indicator is not None:
         return bool(items & content.indicator_ids) == cond.any_indicator
     if cond.any_factor is not None:
@@ -81,12 +97,13 @@ def holds(content: Content, cond: Condition, conv: Conversation) -> bool:
 def evaluate(content: Content, conv: Conversation) -> Result:
     """The outcome for the answers in ``conv``."""
     rank = {lvl: i for i, lvl in enumerate(content.levels)}
-    matched = [r for r in content.rules if holds(content, r.when, conv)]
+    ticks = _Ticks(content, conv)
+    matched = [r for r in content.rules if holds(content, r.when, conv, ticks)]
     level = min((r.level for r in matched), key=rank.__getitem__, default=content.default_level)
     at_level = [r for r in matched if r.level == level]
     reasons = tuple(r.reason for r in at_level) or (content.default_reason,)
-    addenda = tuple(a for a in content.addenda if holds(content, a.when, conv))
-    text = content.outcomes[level].for_answers(lambda cond: holds(content, cond, conv))
+    addenda = tuple(a for a in content.addenda if holds(content, a.when, conv, ticks))
+    text = content.outcomes[level].for_answers(lambda cond: holds(content, cond, conv, ticks))
     return Result(level, reasons, addenda, text, tuple(r.id for r in at_level))
 
 

@@ -10,6 +10,7 @@ unique, steps with a way out, outcomes with a contact). Any problem stops the lo
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -495,15 +496,15 @@ class Content(_Strict):
         release = self.release()
         return release is None or not release.approved
 
-    @property
+    @functools.cached_property
     def indicator_ids(self) -> frozenset[str]:
         return frozenset(i.id for i in self.indicators)
 
-    @property
+    @functools.cached_property
     def strong_ids(self) -> frozenset[str]:
         return frozenset(i.id for i in self.indicators if i.strong)
 
-    @property
+    @functools.cached_property
     def general_ids(self) -> frozenset[str]:
         """Indicators that are general signs of distress or harm, not specific to exploitation."""
         return frozenset(i.id for i in self.indicators if i.general)
@@ -511,7 +512,7 @@ class Content(_Strict):
     def timeframe_rank(self, when: str) -> int:
         return list(self.timeframes).index(when)
 
-    @property
+    @functools.cached_property
     def factor_ids(self) -> frozenset[str]:
         """Factors asked as themselves (not those asked as an indicator)."""
         return frozenset(f.id for f in self.factors if not f.asked_as)

@@ -100,7 +100,7 @@ def test_quick_reference_in_docs_is_current_and_complete(content: Content) -> No
             assert said.title in text
             # What to do first, by level (later steps are on every outcome in the check; when the
             # designated person cannot be reached, one line per route says who answers instead).
-            first = [step for step in said.do_now if step.when not in ("today", "any_time")]
+            first = [step for step in said.do_now if step.when not in ("today", "any_time", "for_records")]
             assert all(step.text in text or "{" in step.text for step in first)
     assert f"## {content.texts.adult_title}" in text, "the adult route has its own section"
     assert content.texts.who_now.out_of_hours in text and content.texts.who_now_adult.out_of_hours in text
