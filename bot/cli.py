@@ -360,8 +360,14 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
         print("No CONTACTS_FILE set: the page shows the example contacts, marked not for real use.")
     print(f"The check is on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
     contacts = settings.contacts_file
+    # Expired checks are purged from this process too, at start-up and every few minutes.
+    from bot.sweep import sweep
+
+    def sweeping() -> Awaitable[None]:
+        return sweep(service)
+
     if contacts is None:
-        serve(app, host=host, port=port, idle_timeout=settings.web_idle_timeout)
+        serve(app, host=host, port=port, idle_timeout=settings.web_idle_timeout, beside=sweeping)
         return 0
     # As in Telegram mode: SIGHUP (`cse-triage reload`) re-reads the contacts file, validating first.
     from bot.reload import reload_contacts, remove_pid, write_pid
@@ -374,6 +380,7 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
             port=port,
             idle_timeout=settings.web_idle_timeout,
             on_hangup=lambda: reload_contacts(service, contacts),
+            beside=sweeping,
         )
     finally:
         remove_pid(pid_file)

@@ -65,6 +65,7 @@ log = logging.getLogger(__name__)
 DEFAULT_URL = "sqlite:///data/cse-triage.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Telegram redelivers an unacknowledged update for at most 24 hours; keep ids twice as long.
+PURGE_BATCH = 200  # expired rows deleted per transaction
 UPDATE_ID_RETENTION = dt.timedelta(hours=48)
 SQLITE_BUSY_TIMEOUT_SECONDS = 5.0
 # Bytes the WAL is cut back to after a checkpoint (it is truncated to 0 after every deletion).
@@ -341,43 +342,50 @@ class SqlStore:
         return await self._run(work)
 
     async def purge(self, *, now: dt.datetime) -> int:
-        """Delete expired conversations and update ids older than 48 h; return how many conversations went."""
+        """Delete expired conversations and update ids older than 48 h; return how many conversations went.
+
+        In batches of ``PURGE_BATCH`` rows, each its own short transaction, so requests take their
+        turn in between: 200,000 expired rows never hold the write lock for long (issue 21 §4)."""
         if now.tzinfo is None:
             raise ValueError("purge needs an aware datetime")
+        total = 0
+        while True:
+            gone = await self._run(lambda: self._purge_batch(now))
+            total += gone
+            if gone < PURGE_BATCH:
+                return total
 
-        def work() -> int:
-            with Session(self.engine) as session, session.begin():
-                expired = session.exec(
-                    select(
-                        ConversationRow.key,
-                        ConversationRow.content_version,
-                        ConversationRow.service,
-                        ConversationRow.state,
-                    )
-                    .where(col(ConversationRow.expires_at) <= now)
-                    .with_for_update(skip_locked=self.backend == "postgresql")
-                ).all()
-                for key, version, service, state in expired:
-                    # An expired check was started and never finished: counted, anonymously, as
-                    # abandoned (a finished one the web kept was counted when it finished).
+    def _purge_batch(self, now: dt.datetime) -> int:
+        with Session(self.engine) as session, session.begin():
+            expired = session.exec(
+                select(ConversationRow)
+                .where(col(ConversationRow.expires_at) <= now)
+                .limit(PURGE_BATCH)
+                .with_for_update(skip_locked=self.backend == "postgresql")
+            ).all()
+            for row in expired:
+                # An expired check that had an answer and never finished: counted, anonymously,
+                # as abandoned (a finished one the web kept was counted when it finished; one
+                # never answered is no check left, issue 21 §3).
+                if row.state != FINISHED and row.version > 1:
                     keys = {
                         "day": now.date(),
                         "level": ABANDONED,
-                        "content_version": version,
-                        "service": service,
+                        "content_version": row.content_version,
+                        "service": row.service,
                         "channel": "",
                     }
-                    if state != FINISHED:
-                        session.exec(self._increment(OutcomeCountRow, keys))
-                    session.exec(delete(ConversationRow).where(col(ConversationRow.key) == key))
+                    session.exec(self._increment(OutcomeCountRow, keys))
+            if expired:
+                keys_gone = [row.key for row in expired]
+                session.exec(delete(ConversationRow).where(col(ConversationRow.key).in_(keys_gone)))
+            if len(expired) < PURGE_BATCH:
                 session.exec(
                     delete(ProcessedUpdate).where(col(ProcessedUpdate.seen_at) < now - UPDATE_ID_RETENTION)
                 )
-            if expired:
-                self._wipe_wal()
-            return len(expired)
-
-        return await self._run(work)
+        if expired:
+            self._wipe_wal()
+        return len(expired)
 
     async def count_lookup(self, *, day: dt.date, name: str) -> None:
         """Count one use of a lookup, anonymously."""

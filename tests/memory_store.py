@@ -62,7 +62,7 @@ class MemoryStore:
         expired = [k for k, (_, exp) in self.rows.items() if exp <= now]
         for k in expired:
             record = self.rows.pop(k)[0]
-            if record.data.get("state") != FINISHED:
+            if record.data.get("state") != FINISHED and record.version > 1:  # as SqlStore.purge
                 count = OutcomeCount(now.date(), ABANDONED, record.content_version, record.service)
                 self.outcomes[count] += 1
         return len(expired)

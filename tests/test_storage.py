@@ -186,7 +186,8 @@ async def test_an_expired_check_is_counted_by_its_service_column(db_url: str, fl
     """The service code is a column of its own: purge counts by it without opening ``data``."""
     migrate(db_url)
     stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1))
-    record = dataclasses.replace(started(flow), service="health")  # the data itself names none
+    # Answered once (version 2; the data itself names no service).
+    record = dataclasses.replace(started(flow), service="health", version=2)
     assert "service" not in record.data["answers"]
     try:
         await stale.transact(key=KEY, update_id=None, decide=lambda _: put(record))
@@ -201,7 +202,7 @@ async def test_an_expired_check_is_counted_by_its_service_column(db_url: str, fl
 
 
 async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlStore, flow: Flow) -> None:
-    record = started(flow)
+    record = dataclasses.replace(started(flow), version=2)  # answered once
     stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1), validate=flow.load)
     try:
         await stale.transact(key=KEY, update_id=None, decide=lambda _: put(record))
@@ -214,7 +215,7 @@ async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlS
     assert await store.purge(now=now) == 1
     assert await store.purge(now=now) == 0
     assert await load(store, OTHER) == record
-    # The expired check is counted, anonymously, as abandoned (once).
+    # The expired check had an answer: counted, anonymously, as abandoned (once).
     counts = await store.outcome_counts(since=now.date())
     assert [(level, n) for _, level, _, _, n in counts] == [("abandoned", 1)]
     # A day later the live one has expired too; after 48 hours its update id is forgotten as well.

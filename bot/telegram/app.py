@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -25,13 +24,13 @@ from bot.metrics import METRICS, MeteredRequest
 from bot.reload import reload_contacts, remove_pid, write_pid
 from bot.service import CheckService
 from bot.stats import review_overdue
+from bot.sweep import sweep
 from bot.telegram.guards import ALLOWED_UPDATES
 from bot.telegram.handlers import TelegramFrontEnd
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
 from flows.deployment import contact_warnings, oldest_check
 
 log = logging.getLogger(__name__)
-PURGE_EVERY = dt.timedelta(minutes=15)
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
@@ -68,7 +67,7 @@ def build_application(
 
     async def post_init(app: AnyApp) -> None:
         await front.set_commands(app)
-        sweeper["task"] = asyncio.create_task(_sweep(service))
+        sweeper["task"] = asyncio.create_task(sweep(service))
         contacts = settings.contacts_file
         if contacts is not None:
             # SIGHUP re-reads the contacts file, validating first (bot/reload.py).
@@ -108,18 +107,6 @@ def build_application(
     app: AnyApp = builder.build()
     front.register(app)
     return app
-
-
-async def _sweep(service: CheckService) -> None:
-    """Delete expired checks now and then; any worker may do it, it is idempotent."""
-    while True:
-        try:
-            purged = await service.store.purge(now=dt.datetime.now(dt.UTC))
-            if purged:
-                log.info("purged %d expired checks", purged)
-        except Exception as err:  # noqa: BLE001 - a failed sweep is retried next time
-            log.warning("purge failed: %s", type(err).__name__)
-        await asyncio.sleep(PURGE_EVERY.total_seconds())
 
 
 def run_telegram(
