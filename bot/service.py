@@ -370,11 +370,15 @@ class CheckService:
         screen = self.screens.notice(self.flow.content.texts.stale, self.context(), with_contacts=True)
         return Reply(screen, None, edit=False, ended=True)
 
-    def safety_net(self, text: str | None = None) -> Screen:
-        """The emergency line and designated contact, built from memory: used when anything fails."""
-        return self.screens.notice(
-            text or self.flow.content.texts.failure, self.context(), with_contacts=True
-        )
+    def safety_net(self, text: str | None = None, *, in_check: bool = False) -> Screen:
+        """The emergency line and designated contact, built from memory: used when anything fails.
+        ``in_check``: a check is open, so "Back to the check" comes first."""
+        failure = text or self.flow.content.texts.failure
+        screen = self.screens.notice(failure, self.context(), with_contacts=True)
+        if not in_check:
+            return screen
+        t = self.flow.content.texts
+        return replace(screen, buttons=((Button("resume", t.continue_button),), *screen.buttons))
 
     async def report_problem(self, code: str, *, count: bool = True) -> Reply:
         """"Report a problem with this advice": count the outcome anonymously (level, situation

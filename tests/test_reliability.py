@@ -131,6 +131,14 @@ class Harness:
                 out.append((mid, data, pressed))
         return out
 
+    def resume_buttons(self, chat: int) -> list[tuple[int, str]]:
+        out = []
+        for mid, _, data in self.api.buttons(chat):
+            pressed = callbacks.decode(self.secret, self.key(chat), data)
+            if pressed is not None and pressed.action == "resume":
+                out.append((mid, data))
+        return out
+
     async def press_next(self, chat: int, plan: Plan) -> bool:
         """Press what the plan says next on the newest live screen; False once the check is over.
 
@@ -149,6 +157,8 @@ class Harness:
         elif live:
             steps = [b for b in live if not b[2].action.startswith(("look:", "x:"))] or live
             mid, data, _ = steps[-1]
+        elif resume := self.resume_buttons(chat):  # the safety net's "Back to the check"
+            mid, data = resume[-1]
         else:
             self.restarts += 1
             await self.send(chat, "/check")
@@ -245,6 +255,20 @@ async def test_a_persistent_step_fault_shows_999_and_the_next_tap_continues(faul
             assert STEP_TEXT in h.api.texts_to(CHAT)[-1]
         else:  # the edit reached Telegram, only its answer was lost: the screen is already right
             assert STEP_TEXT in h.api.texts_to(CHAT)[-2]
+        while await h.press_next(CHAT, PLAN):
+            pass
+        assert h.api.outcomes(CHAT) == [expected(PLAN).level] and h.restarts == 0
+
+
+async def test_the_safety_net_leads_back_to_an_open_check() -> None:
+    """The first step after /check fails on every attempt: the safety net comes with "Back to
+    the check", which shows the step again, so the check goes on and is never started again
+    (issue 21 §8: one check in about 400 had to be, in the chaos soak)."""
+    async with harness() as h:
+        h.request.fail("sendMessage", "500", times=3)
+        await h.send(CHAT, "/check")
+        assert safety_nets(h.api, CHAT) == 1
+        assert h.resume_buttons(CHAT), "the net offers the way back"
         while await h.press_next(CHAT, PLAN):
             pass
         assert h.api.outcomes(CHAT) == [expected(PLAN).level] and h.restarts == 0

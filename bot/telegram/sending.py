@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 
@@ -13,10 +14,12 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.render import to_html_parts
-from bot.service import CheckService, Token
+from bot.service import CheckService, Token, chat_key
 from bot.telegram import callbacks
 from bot.telegram.delivery import EDIT_GONE, with_retry
 from flows.screens import Screen
+
+NET_LOOKUP = 1.0  # seconds the safety net waits to learn whether a check is open
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +121,19 @@ class Sender:
     async def safety_net(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str | None = None
     ) -> None:
-        """Whatever failed, the practitioner still gets 999 and their designated contact."""
+        """Whatever failed, the practitioner still gets 999 and their designated contact; with a
+        check open (and the store answering), "Back to the check" too, so nothing answered has to
+        be started again (issue 21 §8)."""
         try:
+            key = chat_key(self.secret, ctx.bot.id, chat_id)
+            try:
+                current = await asyncio.wait_for(self.service.current(key=key, update_id=None), NET_LOOKUP)
+            except Exception as err:  # noqa: BLE001 - the store may be what failed: the net without it
+                log.info("safety net without the check: %s", type(err).__name__)
+                current = None
+            if current is not None:
+                await self.send(ctx, chat_id, self.service.safety_net(text, in_check=True), key)
+                return
             screen = self.service.safety_net(text)
             html = to_html_parts(screen)[0]
             await with_retry(lambda: ctx.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML))
