@@ -16,6 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from bot.stats import load_stats, review_overdue
 from flows import screens
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
@@ -400,6 +401,14 @@ class CheckService:
             except Exception as err:  # noqa: BLE001 - the thanks and the contact matter more
                 log.info("feedback not counted: %s", type(err).__name__)
         return Reply(self.screens.feedback_thanks(self.context()), None, edit=False)
+
+    async def stats(self, *, weeks: int = 8) -> Screen:
+        """The anonymous figures for service leads, from the counters (raises StoreUnavailable)."""
+        return await load_stats(self.store, self.flow.content, today=self.clock().date(), weeks=weeks)
+
+    def review_warning(self) -> str | None:
+        """A warning line when the content is past its review date, else None."""
+        return review_overdue(self.flow.content, self.clock().date())
 
     async def note_lookup(self, name: str) -> None:
         """Count a lookup anonymously; a failure to count never stops the lookup."""

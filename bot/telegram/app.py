@@ -23,7 +23,6 @@ from bot.config import Settings
 from bot.metrics import METRICS, MeteredRequest
 from bot.reload import reload_contacts, remove_pid, write_pid
 from bot.service import CheckService
-from bot.stats import review_overdue
 from bot.sweep import sweep
 from bot.telegram.guards import ALLOWED_UPDATES
 from bot.telegram.handlers import TelegramFrontEnd
@@ -119,7 +118,7 @@ def run_telegram(
     over the same service to run with the webhook (the web page, WEB_ENABLED=true)."""
     quiet_libraries()
     service = service_factory()
-    overdue = review_overdue(service.flow.content, service.clock().date())
+    overdue = service.review_warning()
     if overdue:
         log.warning("%s", overdue)
     # When the contacts were last checked (roles and dates only): the oldest line, and any due.

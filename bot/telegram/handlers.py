@@ -36,7 +36,6 @@ from telegram.ext import (
 
 from bot.metrics import METRICS
 from bot.service import CheckService, Duplicate, Reply, StoreUnavailable, Token, chat_key
-from bot.stats import load_stats
 from bot.telegram import callbacks
 from bot.telegram.delivery import with_retry
 from bot.telegram.guards import ALLOWED_UPDATES, Guards
@@ -167,7 +166,7 @@ class TelegramFrontEnd:
         svc = self.service
         with contextlib.suppress(StoreUnavailable):  # the figures below say so if it is down
             await svc.record(key=key, update_id=update.update_id)
-        screen = await load_stats(svc.store, svc.flow.content, today=svc.clock().date())
+        screen = await svc.stats()
         await self.out.send(ctx, chat.id, screen, key)
 
     async def _lookup(
