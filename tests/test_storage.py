@@ -1,4 +1,6 @@
-"""One behaviour suite for the SQL store, run against SQLite and against a real PostgreSQL server.
+"""One behaviour suite for the SQL store, run against SQLite and against a real PostgreSQL server;
+the contract part runs over the in-memory store of the tests (tests/memory_store.py) as well, so a
+test that passes on it says something about the real stores.
 
 Covers the ConversationStore contract (round trip, version counter, duplicate update ids, outcome
 counted and row deleted in one transaction, expiry and purge, forget), the privacy guards (content
@@ -9,6 +11,7 @@ processes on one database), and the database going away and coming back.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import datetime as dt
 import os
@@ -17,7 +20,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -28,9 +32,18 @@ from sqlmodel import SQLModel
 
 import storage.sql
 from flows.machine import Flow
-from storage.base import Decision, Duplicate, OutcomeCount, Record, StoreUnavailable, chat_key
+from storage.base import (
+    ConversationStore,
+    Decision,
+    Duplicate,
+    OutcomeCount,
+    Record,
+    StoreUnavailable,
+    chat_key,
+)
 from storage.sql import DEFAULT_URL, PendingMigration, SqlStore, database_url, make_engine, migrate
-from tests.db_fixtures import Database
+from tests.db_fixtures import Database, _provide
+from tests.memory_store import MemoryStore
 
 ROOT = Path(__file__).resolve().parent.parent
 BOT_ID, CHAT_ID = 7_700_000_001, 5_550_123_456
@@ -58,6 +71,62 @@ async def plain(db_url: str) -> AsyncIterator[SqlStore]:
     await s.close()
 
 
+@dataclass
+class Backend:
+    """A store under the contract, and a way to open another one over the same data with its own
+    time to live (an expired row is written through a store whose rows expire at once)."""
+
+    name: str
+    store: ConversationStore
+    opened: list[ConversationStore] = field(default_factory=list)
+    url: str = ""
+
+    def another(self, ttl: dt.timedelta, flow: Flow) -> ConversationStore:
+        if isinstance(self.store, MemoryStore):
+            other = copy.copy(self.store)  # shares the rows, the update ids and the counters
+            other.ttl = ttl
+            return other
+        opened = SqlStore(url=self.url, ttl=ttl, validate=flow.load)
+        self.opened.append(opened)
+        return opened
+
+
+CONTRACT = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres), "memory"]
+
+
+async def _backend(
+    request: pytest.FixtureRequest, tmp_path: Path, validate: Callable[[dict[str, object]], object] | None
+) -> AsyncIterator[Backend]:
+    if request.param == "memory":
+        yield Backend("memory", MemoryStore(ttl=TTL))
+        return
+    databases: Iterator[Database] = _provide(request, tmp_path, str(request.param))
+    db = next(databases)
+    migrate(db.url)
+    b = Backend(db.name, SqlStore(url=db.url, ttl=TTL, validate=validate), url=db.url)
+    try:
+        yield b
+    finally:
+        for s in [b.store, *b.opened]:
+            await s.close()
+        for _ in databases:  # drops the PostgreSQL database
+            pass
+
+
+@pytest.fixture(params=CONTRACT)
+async def backend(request: pytest.FixtureRequest, tmp_path: Path, flow: Flow) -> AsyncIterator[Backend]:
+    """The ConversationStore contract's three stores: SQLite, PostgreSQL and the tests' MemoryStore."""
+    async for b in _backend(request, tmp_path, flow.load):
+        yield b
+
+
+@pytest.fixture(params=CONTRACT)
+async def plain_backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[ConversationStore]:
+    """The same three stores, without content validation (for counting tests that store ticks)."""
+    async for b in _backend(request, tmp_path, None):
+        yield b.store
+
+
 def started(flow: Flow) -> Record:
     conv = flow.new()
     assert flow.fire(conv, "start")
@@ -73,7 +142,7 @@ def saving(record: Record) -> Callable[[Record | None], Decision]:
     return lambda _: Decision(record)
 
 
-async def load(s: SqlStore, key: str = KEY) -> Record | None:
+async def load(s: ConversationStore, key: str = KEY) -> Record | None:
     seen: list[Record | None] = []
 
     def decide(record: Record | None) -> Decision:
@@ -98,14 +167,16 @@ def tick(name: str) -> Callable[[Record | None], Decision]:
 
 
 # -- the contract -------------------------------------------------------------------------------
-async def test_round_trip(store: SqlStore, flow: Flow) -> None:
+async def test_round_trip(backend: Backend, flow: Flow) -> None:
+    store = backend.store
     record = started(flow)
     await store.transact(key=KEY, update_id=1, decide=lambda _: put(record))
     assert await load(store) == record
     assert await load(store, OTHER) is None
 
 
-async def test_version_counter_and_unchanged_decisions(store: SqlStore, flow: Flow) -> None:
+async def test_version_counter_and_unchanged_decisions(backend: Backend, flow: Flow) -> None:
+    store = backend.store
     first = started(flow)
     await store.transact(key=KEY, update_id=None, decide=lambda _: put(first))
     for _ in range(4):
@@ -124,7 +195,8 @@ async def test_version_counter_and_unchanged_decisions(store: SqlStore, flow: Fl
     assert await load(store) == current
 
 
-async def test_duplicate_update_changes_nothing(store: SqlStore, flow: Flow) -> None:
+async def test_duplicate_update_changes_nothing(backend: Backend, flow: Flow) -> None:
+    store = backend.store
     record = started(flow)
     await store.transact(key=KEY, update_id=10, decide=lambda _: put(record))
     called: list[bool] = []
@@ -142,7 +214,8 @@ async def test_duplicate_update_changes_nothing(store: SqlStore, flow: Flow) -> 
     assert await store.outcome_counts(since=DAY) == []
 
 
-async def test_outcome_deletes_row_and_counts_in_one_transaction(store: SqlStore, flow: Flow) -> None:
+async def test_outcome_deletes_row_and_counts_in_one_transaction(backend: Backend, flow: Flow) -> None:
+    store = backend.store
     await store.transact(key=KEY, update_id=1, decide=lambda _: put(started(flow)))
     done = OutcomeCount(DAY, "urgent", "1.0.0", "")
     await store.transact(key=KEY, update_id=2, decide=lambda _: Decision(None, done))
@@ -159,6 +232,25 @@ async def test_outcome_deletes_row_and_counts_in_one_transaction(store: SqlStore
     assert await store.outcome_counts(since=DAY + dt.timedelta(days=1)) == []
 
 
+async def test_a_decision_that_fails_writes_nothing(backend: Backend, flow: Flow) -> None:
+    store = backend.store
+    record = started(flow)
+    await store.transact(key=KEY, update_id=1, decide=lambda _: put(record))
+
+    def boom(_: Record | None) -> Decision:
+        raise RuntimeError("decide failed")
+
+    with pytest.raises(RuntimeError):
+        await store.transact(key=KEY, update_id=2, decide=boom)
+    assert await load(store) == record
+    # The update id was not recorded, so a redelivery is processed normally.
+    await store.transact(
+        key=KEY, update_id=2, decide=lambda _: Decision(None, OutcomeCount(DAY, "urgent", "1"))
+    )
+    assert await store.outcome_counts(since=DAY) == [(DAY, "urgent", "1", "", 1)]
+
+
+# Not for the in-memory store: it has no columns, so no counter write can fail after the delete.
 async def test_failure_inside_the_transaction_writes_nothing(store: SqlStore, flow: Flow) -> None:
     record = started(flow)
     await store.transact(key=KEY, update_id=1, decide=lambda _: put(record))
@@ -182,32 +274,26 @@ async def test_failure_inside_the_transaction_writes_nothing(store: SqlStore, fl
     assert await store.outcome_counts(since=DAY) == [(DAY, "urgent", "1", "", 1)]
 
 
-async def test_an_expired_check_is_counted_by_its_service_column(db_url: str, flow: Flow) -> None:
+async def test_an_expired_check_is_counted_by_its_service_column(backend: Backend, flow: Flow) -> None:
     """The service code is a column of its own: purge counts by it without opening ``data``."""
-    migrate(db_url)
-    stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1))
+    stale = backend.another(-dt.timedelta(seconds=1), flow)
     # Answered once (version 2; the data itself names no service).
     record = dataclasses.replace(started(flow), service="health", version=2)
     assert "service" not in record.data["answers"]
-    try:
-        await stale.transact(key=KEY, update_id=None, decide=lambda _: put(record))
-        loaded = await load(stale)
-        assert loaded is None  # expired at once
-        now = dt.datetime.now(dt.UTC)
-        assert await stale.purge(now=now) == 1
-        counts = await stale.outcome_counts(since=now.date())
-        assert [(level, service, n) for _, level, _, service, n in counts] == [("abandoned", "health", 1)]
-    finally:
-        await stale.close()
+    await stale.transact(key=KEY, update_id=None, decide=lambda _: put(record))
+    loaded = await load(stale)
+    assert loaded is None  # expired at once
+    now = dt.datetime.now(dt.UTC)
+    assert await stale.purge(now=now) == 1
+    counts = await stale.outcome_counts(since=now.date())
+    assert [(level, service, n) for _, level, _, service, n in counts] == [("abandoned", "health", 1)]
 
 
-async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlStore, flow: Flow) -> None:
+async def test_expiry_hides_rows_and_purge_deletes_them(backend: Backend, flow: Flow) -> None:
+    store = backend.store
     record = dataclasses.replace(started(flow), version=2)  # answered once
-    stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1), validate=flow.load)
-    try:
-        await stale.transact(key=KEY, update_id=None, decide=lambda _: put(record))
-    finally:
-        await stale.close()
+    stale = backend.another(-dt.timedelta(seconds=1), flow)
+    await stale.transact(key=KEY, update_id=None, decide=lambda _: put(record))
     await store.transact(key=OTHER, update_id=1, decide=lambda _: put(record))
     assert await load(store) is None
     assert await load(store, OTHER) == record
@@ -218,25 +304,37 @@ async def test_expiry_hides_rows_and_purge_deletes_them(db_url: str, store: SqlS
     # The expired check had an answer: counted, anonymously, as abandoned (once).
     counts = await store.outcome_counts(since=now.date())
     assert [(level, n) for _, level, _, _, n in counts] == [("abandoned", 1)]
-    # A day later the live one has expired too; after 48 hours its update id is forgotten as well.
+    # A day later the live one has expired too; its update id is still refused.
     assert await store.purge(now=now + TTL + dt.timedelta(minutes=1)) == 1
+    with pytest.raises(Duplicate):
+        await store.transact(key=OTHER, update_id=1, decide=lambda _: put(record))
+
+
+# Not for the in-memory store: it forgets update ids by number kept (100,000), not by age, and
+# lives only as long as the process, so the database's 48-hour table does not apply.
+async def test_purge_forgets_update_ids_after_48_hours(store: SqlStore, flow: Flow) -> None:
+    record = started(flow)
+    await store.transact(key=OTHER, update_id=1, decide=lambda _: put(record))
+    now = dt.datetime.now(dt.UTC)
+    await store.purge(now=now + dt.timedelta(hours=47))
     with pytest.raises(Duplicate):
         await store.transact(key=OTHER, update_id=1, decide=lambda _: put(record))
     await store.purge(now=now + dt.timedelta(hours=49))
     await store.transact(key=OTHER, update_id=1, decide=lambda _: put(record))
 
 
-async def test_expired_row_is_replaced_by_a_new_check(db_url: str, store: SqlStore, flow: Flow) -> None:
+async def test_expired_row_is_replaced_by_a_new_check(backend: Backend, flow: Flow) -> None:
+    store = backend.store
     old = started(flow)
-    stale = SqlStore(url=db_url, ttl=-dt.timedelta(seconds=1), validate=flow.load)
+    stale = backend.another(-dt.timedelta(seconds=1), flow)
     await stale.transact(key=KEY, update_id=None, decide=lambda _: put(old))
-    await stale.close()
     new = Record(old.data, "fresh", 1, None, old.content_version)
     await store.transact(key=KEY, update_id=None, decide=lambda r: put(new) if r is None else put(r))
     assert await load(store) == new
 
 
-async def test_forget(store: SqlStore, flow: Flow) -> None:
+async def test_forget(backend: Backend, flow: Flow) -> None:
+    store = backend.store
     await store.transact(key=KEY, update_id=None, decide=lambda _: put(started(flow)))
     await store.transact(key=OTHER, update_id=None, decide=lambda _: put(started(flow)))
     assert await store.forget(key=KEY) == 1
@@ -245,7 +343,8 @@ async def test_forget(store: SqlStore, flow: Flow) -> None:
     assert await load(store, OTHER) is not None
 
 
-async def test_feedback_counts(store: SqlStore) -> None:
+async def test_feedback_counts(backend: Backend) -> None:
+    store = backend.store
     await store.count_feedback(day=DAY, level="urgent", blocks=5, content_version="2.0.0")
     await store.count_feedback(day=DAY, level="urgent", blocks=5, content_version="2.0.0")
     await store.count_feedback(day=DAY, level="concern", blocks=0, content_version="2.0.0")
@@ -253,19 +352,24 @@ async def test_feedback_counts(store: SqlStore) -> None:
         (DAY, "concern", 0, "2.0.0", 1),
         (DAY, "urgent", 5, "2.0.0", 2),
     ]
+
+
+# Not for the in-memory store: the length limits are the database columns'.
+async def test_counters_refuse_free_text(store: SqlStore) -> None:
+    with pytest.raises(ValueError):
+        await store.count_lookup(day=DAY, name="a name typed by someone, far too long")
     with pytest.raises(ValueError):
         await store.count_feedback(
             day=DAY, level="a level typed by someone, far too long", blocks=0, content_version="2.0.0"
         )
 
 
-async def test_lookup_counts(store: SqlStore) -> None:
+async def test_lookup_counts(backend: Backend) -> None:
+    store = backend.store
     await store.count_lookup(day=DAY, name="contacts")
     await store.count_lookup(day=DAY, name="contacts")
     await store.count_lookup(day=DAY, name="signs")
     assert await store.lookup_counts(since=DAY) == [(DAY, "contacts", 2), (DAY, "signs", 1)]
-    with pytest.raises(ValueError):
-        await store.count_lookup(day=DAY, name="a name typed by someone, far too long")
 
 
 # -- privacy guards -----------------------------------------------------------------------------
@@ -489,7 +593,8 @@ def test_older_schema_is_reported_by_name(
 
 
 # -- concurrency --------------------------------------------------------------------------------
-async def test_concurrent_tasks_lose_no_update(plain: SqlStore) -> None:
+async def test_concurrent_tasks_lose_no_update(plain_backend: ConversationStore) -> None:
+    plain = plain_backend
     n = 30
     await asyncio.gather(
         *(plain.transact(key=KEY, update_id=i, decide=tick("t")) for i in range(n)),
