@@ -164,6 +164,7 @@ class Run:
     case: Case
     seen: dict[Period, Seen] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    service: str | None = None
 
 
 def walk_case(flow: Flow, case: Case) -> tuple[Conversation | None, list[str]]:
@@ -196,6 +197,10 @@ def walk_case(flow: Flow, case: Case) -> tuple[Conversation | None, list[str]]:
         if step.id in case.answers:
             code = case.answers[step.id]
             used_answers.add(step.id)
+            if step.kind == "service" and code not in options and options:
+                # Services are the deployment's own (its contacts file): a case written with
+                # another file's service is run with this file's first; its roles still apply.
+                code = options[0]
         elif step.kind in ("notice", "service") and options:
             code = options[0]
         else:
@@ -259,7 +264,7 @@ def run_case(flow: Flow, directory: Directory, case: Case, when: dict[Period, dt
     outcome = content.outcomes[result.level]
     variant = next((i + 1 for i, v in enumerate(outcome.variants) if v is result.text), 0)
     blocks = tuple(a.id for a in result.addenda)
-    service = flow.service_of(conv)
+    service = run.service = flow.service_of(conv)
     for period in PERIODS:
         now = when.get(period)
         if now is None:
@@ -335,7 +340,7 @@ def coverage(content: Content, services: list[tuple[str, str]], runs: list[Run])
             seen_blocks.update(s.blocks)
             seen_variants.add(f"{s.level}/{'base' if s.variant == 0 else f'variant {s.variant}'}/{period}")
         if run.seen:
-            seen_services.add(run.case.answers.get("service", default_service or ""))
+            seen_services.add(run.service or default_service or "")
     service_codes = [code for code, _ in services] if len(services) > 1 else []
     groups = {
         "rules": (rules, seen_rules),
