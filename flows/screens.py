@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from flows.contacts import ContactLine, Directory
@@ -85,7 +85,6 @@ class Screen:
     buttons: tuple[tuple[Button, ...], ...] = ()
     final: bool = False
     level: str | None = None
-    meta: dict[str, str] = field(default_factory=dict)
 
 
 Channel = Literal["telegram", "terminal", "web"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -57,7 +57,6 @@ class Decision:
     record: Record | None
     count: OutcomeCount | None = None
     changed: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Duplicate(Exception):
