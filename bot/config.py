@@ -195,8 +195,3 @@ def load_settings() -> Settings:
             name = str(e["loc"][0]).upper() if e["loc"] else "SETTINGS"
             lines.append(f"{name}: {e['msg']}")
         raise SettingsError("; ".join(lines)) from None
-
-
-def default_database_url() -> str:
-    """The embedded store: a SQLite file under ./data/."""
-    return f"sqlite:///{Path('data') / 'cse-triage.db'}"

@@ -11,13 +11,13 @@ import datetime as dt
 from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings, SettingsError, default_database_url
+from bot.config import Settings, SettingsError
 from bot.service import CheckService
 from flows.directory import EXAMPLE_CONTACTS, YamlDirectory, load_directory
 from flows.machine import Flow
 from flows.schema import Content, load_content
 from flows.screens import Channel
-from storage.base import ConversationStore
+from storage.base import DEFAULT_URL, ConversationStore
 from storage.deferred import DeferredStore
 
 LONDON = ZoneInfo("Europe/London")
@@ -53,7 +53,7 @@ def flow(settings: Settings, directory: YamlDirectory | None = None) -> Flow:
 
 def database_url(settings: Settings) -> str:
     """DATABASE_URL, or the embedded SQLite file under ./data/."""
-    return settings.database_url or default_database_url()
+    return settings.database_url or DEFAULT_URL
 
 
 def service(

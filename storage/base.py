@@ -18,6 +18,10 @@ from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 
+# The embedded store when DATABASE_URL is unset (one process): the file the README and the deploy
+# files name (deploy/*.service set DATABASE_URL to /var/lib/cse-triage/cse-triage.db).
+DEFAULT_URL = "sqlite:///data/cse-triage.db"
+
 # The "level" under which a check that was started and never finished is counted.
 ABANDONED = "abandoned"
 # The state of a finished check that the web keeps until the session ends (so a reload shows the

@@ -15,6 +15,7 @@ import copy
 import dataclasses
 import datetime as dt
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -31,8 +32,11 @@ from sqlalchemy import JSON, String, inspect
 from sqlmodel import SQLModel
 
 import storage.sql
+from bot import wiring
+from bot.config import Settings
 from flows.machine import Flow
 from storage.base import (
+    DEFAULT_URL,
     ConversationStore,
     Decision,
     Duplicate,
@@ -41,7 +45,7 @@ from storage.base import (
     StoreUnavailable,
     chat_key,
 )
-from storage.sql import DEFAULT_URL, PendingMigration, SqlStore, database_url, make_engine, migrate
+from storage.sql import PendingMigration, SqlStore, database_url, make_engine, migrate
 from tests.db_fixtures import Database, _provide
 from tests.memory_store import MemoryStore
 
@@ -432,7 +436,7 @@ async def test_migration_matches_the_tables(store: SqlStore) -> None:
 async def test_sqlite_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     migrate(DEFAULT_URL)
-    assert (tmp_path / "data" / "cse-triage.sqlite3").exists()
+    assert (tmp_path / "data" / "cse-triage.db").exists()
     engine = make_engine(DEFAULT_URL)
     with engine.connect() as connection:
         pragma = {
@@ -470,6 +474,24 @@ async def test_a_write_lock_held_elsewhere_never_stalls_the_event_loop(tmp_path:
         assert await load(store, OTHER) == record
     finally:
         await store.close()
+
+
+def test_one_default_database_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With DATABASE_URL unset the bot opens ./data/cse-triage.db: the file the README names and
+    the deploy files use (under /var/lib/cse-triage/), so a trial and a deployment agree."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert wiring.database_url(settings) == DEFAULT_URL
+    default = Path(str(database_url(DEFAULT_URL).database))
+    assert f"`./{default}`" in (ROOT / "README.md").read_text(encoding="utf-8")
+    for unit in ("cse-triage.service", "cse-triage-web.service", "Dockerfile"):
+        found = re.search(
+            r"^(?:Environment=|ENV )DATABASE_URL=(\S+)",
+            (ROOT / "deploy" / unit).read_text(encoding="utf-8"),
+            re.M,
+        )
+        assert found is not None, unit
+        assert Path(str(database_url(found.group(1)).database)).name == default.name, unit
 
 
 def test_database_urls() -> None:
