@@ -93,20 +93,30 @@ class Guards:
             METRICS.database_unavailable.set(1)
             log.error("store unavailable: update_id=%s", update.update_id)
             if chat is not None:
-                await self._net(ctx, update, chat.id, self.service.flow.content.texts.unavailable)
+                await self._net(
+                    ctx, update, chat.id, self.service.flow.content.texts.unavailable, store=False
+                )
         except Exception as err:  # noqa: BLE001 - any bug still leaves the practitioner 999
             log.error("handler failed: %s update_id=%s", type(err).__name__, update.update_id)
             if chat is not None:
                 await self._net(ctx, update, chat.id)
 
     async def _net(
-        self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, chat_id: int, text: str | None = None
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        update: Update,
+        chat_id: int,
+        text: str | None = None,
+        *,
+        store: bool = True,
     ) -> None:
-        """The safety net from a handler; if even that cannot reach Telegram, say so in the log."""
+        """The safety net from a handler; if even that cannot reach Telegram, say so in the log.
+        ``store`` False: the store is what failed, so the net does not ask it about the check."""
         query = update.callback_query
         try:
             await asyncio.gather(
-                self.out.safety_net(ctx, chat_id, text), self.out.answer(query) if query else asyncio.sleep(0)
+                self.out.safety_net(ctx, chat_id, text, store=store),
+                self.out.answer(query) if query else asyncio.sleep(0),
             )
         except TelegramError as err:
             log.error("safety net not delivered: %s", type(err).__name__)

@@ -119,18 +119,21 @@ class Sender:
             log.info("callback query not answered: %s", type(err).__name__)
 
     async def safety_net(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str | None = None
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str | None = None, *, store: bool = True
     ) -> None:
         """Whatever failed, the practitioner still gets 999 and their designated contact; with a
         check open (and the store answering), "Back to the check" too, so nothing answered has to
         be started again (issue 21 §8)."""
         try:
             key = chat_key(self.secret, ctx.bot.id, chat_id)
+            current = None
             try:
-                current = await asyncio.wait_for(self.service.current(key=key, update_id=None), NET_LOOKUP)
-            except Exception as err:  # noqa: BLE001 - the store may be what failed: the net without it
+                if store:  # not when the store is what failed
+                    current = await asyncio.wait_for(
+                        self.service.current(key=key, update_id=None), NET_LOOKUP
+                    )
+            except Exception as err:  # noqa: BLE001 - the store may be failing too: the net without it
                 log.info("safety net without the check: %s", type(err).__name__)
-                current = None
             if current is not None:
                 await self.send(ctx, chat_id, self.service.safety_net(text, in_check=True), key)
                 return
