@@ -78,13 +78,14 @@ class Console:
         print(to_text(screen), file=self.out)
         print(file=self.out)
         choices = self._choices(screen)
+        ticks = self._ticks(screen)  # what each control does is said on a tick step only
         for n, choice in enumerate(choices, start=1):
             if choice is None:
                 print(f"  {n}. ({self.service.flow.content.multi_controls.none}: {NONE_GONE})", file=self.out)
             else:
-                does = f": {DOES[choice[0]]}" if choice[0] in DOES else ""
+                does = f": {DOES[choice[0]]}" if ticks and choice[0] in DOES else ""
                 print(f"  {n}. {choice[1]}{does}", file=self.out)
-        if self._ticks(screen):
+        if ticks:
             print(f"\n{TICK_HINT}", file=self.out)
         print(f"\n{KEYS_LINE}", file=self.out)
         self.out.flush()

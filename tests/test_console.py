@@ -70,6 +70,9 @@ def test_every_choice_keeps_its_number_on_a_tick_step_and_says_what_it_does() ->
     assert "None of these: go on, none of them apply" in first
     assert "Not sure: go on now" in first and "Done ✔: go on with what you ticked" in first
     assert "Serious signs (2 of 2)" in after, "8 is still Done after a tick, never Back"
+    # On a one-answer step "Not sure" is an answer like the others: no tick-step hint beside it.
+    danger = screens[2]
+    assert "  3. Not sure\n" in danger and "go on now" not in danger
 
 
 def test_now_selects_the_out_of_hours_route() -> None:
