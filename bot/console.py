@@ -187,6 +187,11 @@ class Console:
             await self.discard()  # whatever ended the run; deleting twice is harmless
             for signum in LEAVE_SIGNALS:
                 loop.remove_signal_handler(signum)
+            # Closing the window ends the input and sends SIGHUP at nearly the same moment: when
+            # the end of input came first, the SIGHUP may land after this run is over, and its
+            # default action would kill a process that is only exiting (seen under load as exit
+            # status -1). Nothing is left to do by then but exit, so it is ignored.
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def _reader(self) -> asyncio.Queue[str]:
         """Lines typed, read by a daemon thread: leaving (q, a signal) never waits for a read that
