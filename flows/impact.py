@@ -386,11 +386,8 @@ def _tick_classes(contents: tuple[Content, ...], classes: list[ItemClass]) -> li
     item_atoms = [(c, a) for c in contents for a in atoms(c) if kind(a) in ITEM_ROLES]
     roles = [[ITEM_ROLES[kind(a)](c, a, cl.items[0]) for c, a in item_atoms] for cl in classes]
     caps = [COUNTS[kind(a)](a) if kind(a) in COUNTS else 1 for _, a in item_atoms]
-    own = {
-        n
-        for n, cl in enumerate(classes)
-        if any(c.item(i).show_if or c.item(i).strong_if for c in contents for i in cl.items if _has(c, i))
-    }
+    by_answers = {it.id for c in contents for it in (*c.indicators, *c.factors) if it.show_if or it.strong_if}
+    own = {n for n, cl in enumerate(classes) if by_answers & set(cl.items)}
     states: dict[tuple[Any, ...], tuple[int, ...]] = {((0,) * len(item_atoms), ()): ()}
     for n, cl in enumerate(classes):
         grown_states: dict[tuple[Any, ...], tuple[int, ...]] = {}
@@ -406,10 +403,6 @@ def _tick_classes(contents: tuple[Content, ...], classes: list[ItemClass]) -> li
         frozenset(i for cl, k in zip(classes, counts, strict=True) for i in cl.items[:k])
         for counts in states.values()
     ]
-
-
-def _has(content: Content, item_id: str) -> bool:
-    return item_id in content.indicator_ids or any(f.id == item_id for f in content.factors)
 
 
 def _choices(

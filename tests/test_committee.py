@@ -20,13 +20,11 @@ from starlette.testclient import TestClient
 from bot.cli import main
 from bot.service import CheckService
 from bot.web.routes import create_app
-from flows.directory import EXAMPLE_CONTACTS, load_directory
-from flows.machine import Flow
 from flows.schema import DEFAULT_CONTENT, Content, ContentError, parse_content, release_problems
 from flows.screens import LOOKUPS
-from tests.conftest import WEEKDAY_MORNING
 from tests.deploy import filled_contacts
 from tests.memory_store import MemoryStore
+from tests.test_web import make_service
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAFT = "DRAFT – not for use"
@@ -127,15 +125,7 @@ def about_facts(content: Content) -> list[str]:
 
 
 def web_service(content: Content, *, draft: bool = False, store: MemoryStore | None = None) -> CheckService:
-    directory = load_directory(EXAMPLE_CONTACTS)
-    return CheckService(
-        flow=Flow(content, directory.services),
-        store=store or MemoryStore(),  # type: ignore[arg-type]
-        directory=directory,
-        clock=lambda: WEEKDAY_MORNING,
-        channel="web",
-        draft=draft,
-    )
+    return make_service(content, store, draft=draft)
 
 
 def client(service: CheckService) -> TestClient:

@@ -4,15 +4,14 @@ hours, situation blocks when their answers apply, the adult route, and honest wo
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 
 from flows.contacts import ContactLine
-from flows.directory import EXAMPLE_CONTACTS, YamlDirectory, load_directory, parse_directory
+from flows.directory import EXAMPLE_CONTACTS, YamlDirectory, load_directory
 from flows.machine import Flow
 from flows.rules import evaluate
-from flows.schema import Content, safe_yaml
+from flows.schema import Content
 from flows.screens import Context, Screen, Screens, Section
 from tests.walk import walk
 
@@ -365,19 +364,11 @@ def test_the_adult_emergency_has_adult_protection_straight_after_999(
     assert steps[protection].startswith("Straight after")
 
 
-def school_closes_at_four(directory: YamlDirectory) -> YamlDirectory:
-    """The example file with the school's designated person reachable 08:30-16:00 on weekdays."""
-    data = safe_yaml(Path(directory.source).read_text(encoding="utf-8"))
-    week = dict.fromkeys(("monday", "tuesday", "wednesday", "thursday", "friday"), "08:30-16:00")
-    data["services"][0]["designated"]["open"] = {**week, "saturday": "closed", "sunday": "closed"}
-    return parse_directory(data)
-
-
 @pytest.mark.parametrize("level", ["act_now", "urgent", "concern", "no_current_indicators"])
 def test_a_designated_person_outside_their_hours_is_never_now(
     flow: Flow, example: YamlDirectory, level: str
 ) -> None:
-    directory = school_closes_at_four(example)
+    directory = example  # its school coordinator keeps school hours: open 08:30-16:00 on weekdays
     half_four = dt.datetime(2026, 12, 2, 16, 30)  # Wednesday: school shut, council office open to 16:45
     assert directory.route(half_four).in_hours and not directory.designated_now("education", half_four)
     screen = outcome(flow, directory, half_four, **CASES[level])  # type: ignore[arg-type]

@@ -32,7 +32,9 @@ SECRET = b"web-unit-tests-" + b"x7Kq2Lm9Pz4Rt8Wv3Nb6"
 TTL_HOURS = 24
 
 
-def make_service(content: Content, store: object | None = None) -> CheckService:
+def make_service(content: Content, store: object | None = None, *, draft: bool = False) -> CheckService:
+    """The web channel's service on the example contacts, on a weekday morning (a draft preview
+    when ``draft``)."""
     directory = load_directory(EXAMPLE_CONTACTS)
     return CheckService(
         flow=Flow(content, directory.services),
@@ -40,6 +42,7 @@ def make_service(content: Content, store: object | None = None) -> CheckService:
         directory=directory,
         clock=lambda: WEEKDAY_MORNING,
         channel="web",
+        draft=draft,
     )
 
 
