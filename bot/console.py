@@ -90,6 +90,14 @@ class Console:
         print(f"\n{KEYS_LINE}", file=self.out)
         self.out.flush()
 
+    def shown(self, screen: Screen) -> bool:
+        """Show a screen; False when the terminal has gone (closed while it was being written)."""
+        try:
+            self.show(screen)
+        except OSError:
+            return False
+        return True
+
     @staticmethod
     def _ticks(screen: Screen) -> bool:
         return any(b.action.startswith("t:") for row in screen.buttons for b in row)
@@ -189,8 +197,8 @@ class Console:
                 loop.remove_signal_handler(signum)
             # Closing the window ends the input and sends SIGHUP at nearly the same moment: when
             # the end of input came first, the SIGHUP may land after this run is over, and its
-            # default action would kill a process that is only exiting (seen under load as exit
-            # status -1). Nothing is left to do by then but exit, so it is ignored.
+            # default action would kill a process that is only exiting. Nothing is left to do by
+            # then but exit, so it is ignored.
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
     def _reader(self) -> asyncio.Queue[str]:
@@ -215,7 +223,8 @@ class Console:
         return lines
 
     async def _loop(self) -> int:
-        self.show(self.screen)
+        if not self.shown(self.screen):
+            return await self.goodbye()
         if self.after_first_screen is not None:
             self.after_first_screen()  # e.g. open the database while the practitioner reads
         typed = self._reader()
@@ -241,7 +250,10 @@ class Console:
                 else:
                     print(TYPED, file=self.out)
             except Exception:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
-                self.show(self.service.safety_net())
+                # If even that cannot be written, the window was closed mid-screen: leave as at
+                # the end of input (the open check is deleted).
+                if not self.shown(self.service.safety_net()):
+                    return await self.goodbye()
 
 
 def run_console(
