@@ -30,7 +30,7 @@ $(STAMP): $(LOCK) pyproject.toml $(UV_VENV)/.installed
 
 # Our own modules' .pyc (only the changed ones are rewritten; a stale one is never used).
 bytecode: $(STAMP)
-	@$(BIN)/python -m compileall -q bot flows storage bench >/dev/null
+	@$(BIN)/python -m compileall -q bot flows storage bench testkit >/dev/null
 
 # Exit status 2 is a refusal to start, already explained on the lines above (a setting or the
 # contacts file to fix): make then stops there, without an error line of its own.
@@ -62,9 +62,10 @@ test: $(STAMP) postgres chromium lint typecheck pytest
 # The reliability tests at full size (200 practitioners, long fuzz runs, thousands of faults);
 # figures in docs/reliability.md. Opt-in: takes several minutes.
 soak: $(STAMP) postgres
-	CSE_SOAK=1 $(BIN)/pytest -q -s -W ignore::DeprecationWarning tests/test_reliability.py \
-		tests/test_reliability_fuzz.py tests/test_reliability_load.py tests/test_flood.py \
-		tests/test_slow_clients.py $(PYTEST_ARGS)
+	CSE_SOAK=1 $(BIN)/pytest -q -s -W ignore::DeprecationWarning \
+		tests/ops/test_reliability.py tests/ops/test_reliability_fuzz.py tests/ops/test_reliability_load.py \
+		tests/telegram/test_one_chat_cannot_delay_the_others.py tests/ops/test_slow_webhook_clients.py \
+		$(PYTEST_ARGS)
 
 # The benchmark (docs/benchmarks.md): `make bench`, or e.g. `make bench BENCH_ARGS="-n 500 --json out.json"`;
 # with DATABASE_URL set to PostgreSQL it also runs there (in a throwaway schema).

@@ -1,10 +1,10 @@
-"""The Bot API double of ``tests.botapi``, instrumented and trimmed for thousands of chats.
+"""The Bot API double of ``testkit.botapi``, instrumented and trimmed for thousands of chats.
 
-:class:`BenchTelegram` answers exactly as :class:`tests.botapi.FakeTelegram` does, but keeps only
+:class:`BenchTelegram` answers exactly as :class:`testkit.botapi.FakeTelegram` does, but keeps only
 what a running conversation needs (its own messages, indexed by chat, dropped when the
 conversation ends) instead of every call, so the double's memory and lookups stay flat.
 
-:class:`TimedRequest` is :class:`tests.botapi.FakeRequest` recording, for the update being
+:class:`TimedRequest` is :class:`testkit.botapi.FakeRequest` recording, for the update being
 processed (a context variable, which ``asyncio`` copies into every task a handler starts), the
 start and end of each Bot API call as positions in one global sequence. Each call waits ``rtt``
 seconds (at least one trip through the event loop) before it is answered, as a real round trip
@@ -33,8 +33,8 @@ from typing import Any
 
 from telegram.request import RequestData
 
-from tests.botapi import FakeRequest, FakeTelegram
-from tests.helpers import find_button
+from testkit.botapi import FakeRequest, FakeTelegram
+from testkit.helpers import find_button
 
 MESSAGE_METHODS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
 

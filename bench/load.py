@@ -30,7 +30,7 @@ from bench.double import CURRENT, BenchTelegram, CallSpan, TimedRequest, UpdateL
 from bot.config import Settings
 from bot.service import CheckService
 from bot.telegram.app import build_application
-from tests.botapi import message, press
+from testkit.botapi import message, press
 
 TOKEN = "123456789:" + "A" * 35
 BASE_URL = "http://127.0.0.1:9"
@@ -40,7 +40,7 @@ MAX_STEPS = 20  # a check that has not ended after this many "Done" taps has gon
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
-# Button labels, as tests/telegram_harness.py drives the check.
+# Button labels, as testkit/telegram_harness.py drives the check.
 DANGER_YES, DANGER_NO, CONTINUE = "🚨 Yes, in danger now", "No", "Continue the check"
 DONE, BACK_TO_CHECK, EMERGENCY_BUTTON = "Done", "Back to the check", "🚨 Emergency"
 AGES = ("13 to 15", "16 or 17", "Under 13")

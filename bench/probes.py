@@ -49,9 +49,9 @@ from flows.schema import load_content
 from storage.base import chat_key
 from storage.sql import SqlStore, migrate
 from storage.tables import ConversationRow
-from tests.botapi import BOT_ID, message, serving
-from tests.deploy import filled_contacts
-from tests.helpers import stop_bot
+from testkit.botapi import BOT_ID, message, serving
+from testkit.deploy import filled_contacts
+from testkit.helpers import stop_bot
 
 ROOT = Path(__file__).resolve().parents[1]
 STORED_FIRST_CHAT = 10_000_000

@@ -227,7 +227,7 @@ def web_figures(args: argparse.Namespace) -> dict[str, Any]:
     """The web page on a phone (bench/web.py), or {} with --no-web or without Chromium."""
     if not args.web:
         return {}
-    from tests.web_harness import chromium
+    from testkit.web_harness import chromium
 
     browser = chromium()
     if browser is None:

@@ -276,7 +276,7 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 def measure(workdir: Path, chromium: str, *, throttle: bool = True) -> dict[str, Any]:
     """Every web figure, as a JSON-ready dict (``throttle`` False: the link at full speed, for
     the smoke test)."""
-    from tests.web_harness import WebServer
+    from testkit.web_harness import WebServer
 
     server = WebServer(workdir)
     server.start()

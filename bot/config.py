@@ -145,7 +145,7 @@ class Settings(BaseSettings):
 
 
 # For `cse-triage --help`: each setting a deployment sets, in the order a deployer needs them
-# (.env.example explains every one at length). tests/test_deploy.py holds it to ``Settings``.
+# (.env.example explains every one at length). tests/ops/test_deploy.py holds it to ``Settings``.
 SETTINGS_HELP: tuple[tuple[str, str], ...] = (
     (
         "CONTACTS_FILE",

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Make sure Chromium is present for the browser tests of the web page (tests/test_web_browser.py).
+# Make sure Chromium is present for the browser tests of the web page (tests/web/test_web_browser.py).
 # Playwright drives it with `executable_path`; no browser is ever downloaded (`playwright install`
 # is never run). Installs Debian's `chromium` package when missing and we are root; otherwise only
 # says so, and the browser tests skip with a visible reason (CI sets CSE_REQUIRE_BROWSER=1, which

@@ -1,5 +1,5 @@
 """Shared fixtures (the shipped content, a flow over it, a service on the in-memory store, and the
-database fixtures of ``tests/db_fixtures.py``), and two rules for every test:
+database fixtures of ``testkit/db_fixtures.py``), and two rules for every test:
 
 - a test that starts a process (the bot, the terminal check, a PostgreSQL tool) is marked ``slow``,
   or it fails saying so;
@@ -22,9 +22,9 @@ from bot.service import CheckService
 from flows.contacts import GenericDirectory
 from flows.machine import Flow
 from flows.schema import Content, load_content
-from tests.memory_store import MemoryStore
+from testkit.memory_store import MemoryStore
 
-pytest_plugins = ["tests.db_fixtures"]
+pytest_plugins = ["testkit.db_fixtures"]
 LONDON = ZoneInfo("Europe/London")
 WEEKDAY_MORNING = dt.datetime(2026, 12, 2, 10, 0, tzinfo=LONDON)
 

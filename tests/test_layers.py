@@ -2,7 +2,9 @@
 so does importing a module through another one): ``flows/`` (the pure domain) reaches nothing in
 ``bot`` or ``storage``; ``storage/`` nothing in ``bot`` or ``flows``; every module of ``bot/`` that
 is not named below (the Telegram and web adapters, the terminal, and anything added later) reaches
-storage only through the service (``bot/service.py``) or the composition root (``bot/wiring.py``)."""
+storage only through the service (``bot/service.py``) or the composition root (``bot/wiring.py``);
+and nothing that ships reaches the test kit, the tests or the benchmark (``testkit/``, ``tests/``,
+``bench/``), which are not in the wheel."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bot", "flows", "storage")
+# Never shipped: the walk follows imports into them too, so a shipped module reaching one is seen.
+NOT_SHIPPED = ("testkit", "tests", "bench")
 # The only doors from an adapter to storage: an import path that reaches one of them is allowed.
 DOORS = {"bot.service", "bot.wiring"}
 # The modules of bot/ that may name storage themselves, and why. A module that imports one of
@@ -33,7 +37,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+MODULES = {
+    module_name(p): p for package in PACKAGES + NOT_SHIPPED for p in sorted((ROOT / package).rglob("*.py"))
+}
 
 
 @cache
@@ -91,6 +97,9 @@ def test_the_walk_sees_imports_through_other_modules() -> None:
     assert paths_into("bot.cli", ("storage",))  # the command line does name storage
     assert paths_into("bot.telegram.app", ("storage",)), "through the service, storage is reached"
     assert {"bot.console", "bot.telegram.handlers", "bot.web.routes"} <= set(ADAPTERS)
+    every_adapter = {m for m in MODULES if m.startswith(("bot.telegram.", "bot.web."))} | {"bot.console"}
+    assert len(every_adapter) > 3 and every_adapter <= set(ADAPTERS), every_adapter - set(ADAPTERS)
+    assert paths_into("bench.load", ("testkit",)), "the benchmark does use the test kit"
 
 
 @pytest.mark.parametrize("layer, forbidden", [("flows", ("bot", "storage")), ("storage", ("bot", "flows"))])
@@ -105,3 +114,11 @@ def test_the_lower_layers_reach_nothing_above_them(layer: str, forbidden: tuple[
 def test_each_adapter_reaches_storage_only_through_the_service(module: str) -> None:
     breaches = paths_into(module, ("storage",), DOORS)
     assert breaches == [], f"{module} reaches storage around the service: {breaches}"
+
+
+@pytest.mark.parametrize("layer", PACKAGES)
+def test_nothing_that_ships_reaches_the_test_kit_the_tests_or_the_benchmark(layer: str) -> None:
+    modules = [m for m in MODULES if m.split(".")[0] == layer]
+    assert modules, layer
+    breaches = [chain for m in modules for chain in paths_into(m, NOT_SHIPPED)]
+    assert breaches == [], f"{layer} reaches code that is not shipped: {breaches}"
