@@ -43,7 +43,7 @@ from bench.load import (
 )
 from bot import wiring
 from bot.telegram.app import build_application
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 from storage.base import chat_key

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 

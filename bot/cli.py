@@ -17,8 +17,8 @@ from pathlib import Path
 from bot import logs, wiring
 from bot.config import Settings, SettingsError, load_settings, settings_help
 from bot.service import CheckService
-from flows.deployment import check_deployable, file_problems
-from flows.directory import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, load_directory
+from flows.contacts.deployment import check_deployable, file_problems
 from flows.schema import Content, ContentError, load_content, release_problems
 from storage.base import StoreUnavailable, chat_key
 from storage.deferred import DeferredStore

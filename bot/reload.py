@@ -20,8 +20,8 @@ import signal
 from pathlib import Path
 
 from bot.service import CheckService
-from flows.deployment import check_deployable
-from flows.directory import ContactsError, YamlDirectory, load_directory
+from flows.contacts import ContactsError, YamlDirectory, load_directory
+from flows.contacts.deployment import check_deployable
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, SettingsError
 from bot.service import CheckService
-from flows.directory import EXAMPLE_CONTACTS, YamlDirectory, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, YamlDirectory, load_directory
 from flows.machine import Flow
 from flows.schema import Content, load_content
 from flows.screens import Channel

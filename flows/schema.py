@@ -44,7 +44,7 @@ Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, ma
 # An item's label, two characters shorter: ticked, it carries the picked mark ("✅ ").
 ItemLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=34)]
 
-# Contact roles an outcome may name. The contacts directory (flows/contacts.py) resolves them
+# Contact roles an outcome may name. The contacts directory (flows/contacts/) resolves them
 # to names and numbers for the time of day and the practitioner's service.
 ContactRole = Literal[
     "police_999",

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from flows.directory import EXAMPLE_CONTACTS
+from flows.contacts import EXAMPLE_CONTACTS
 
 REAL_LOOKING = "01324 503650"  # a verified public number (Falkirk social work), never dialled by tests
 

@@ -20,8 +20,7 @@ from telegram.ext import AIORateLimiter
 from bot.config import Settings
 from bot.service import CheckService, parse_action
 from bot.telegram.app import build_application
-from flows.contacts import Directory
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, Directory, load_directory
 from flows.machine import OUTCOME, Conversation, Flow
 from flows.schema import load_content
 from storage.base import ConversationStore

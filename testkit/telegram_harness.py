@@ -13,7 +13,7 @@ from telegram import Update
 from bot.config import Settings
 from bot.service import CheckService
 from bot.telegram.app import build_application
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 from storage.base import ConversationStore

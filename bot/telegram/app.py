@@ -27,7 +27,7 @@ from bot.sweep import sweep
 from bot.telegram.guards import ALLOWED_UPDATES
 from bot.telegram.handlers import TelegramFrontEnd
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
-from flows.deployment import contact_warnings, oldest_check
+from flows.contacts.deployment import contact_warnings, oldest_check
 
 log = logging.getLogger(__name__)
 

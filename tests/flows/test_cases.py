@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from flows.cases import Case, CasesError, coverage, load_cases, moments, parse_cases, run_case, run_library
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import DEFAULT_CONTENT, Content
 

@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.cli import main
-from flows.deployment import check_deployable, contact_warnings, months_between
-from flows.directory import EXAMPLE_CONTACTS, load_directory, parse_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory, parse_directory
+from flows.contacts.deployment import check_deployable, contact_warnings, months_between
 from flows.reference import quick_reference
 from flows.schema import Content
 from tests.flows.test_directory import CHECKED, ready

@@ -17,16 +17,16 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.contacts import GenericDirectory
-from flows.deployment import check_deployable
-from flows.directory import (
+from flows.contacts import (
     EXAMPLE_CONTACTS,
     ContactsError,
+    GenericDirectory,
     YamlDirectory,
     load_directory,
     parse_directory,
 )
-from flows.phones import dial_phone, display_phone
+from flows.contacts.deployment import check_deployable
+from flows.contacts.phones import dial_phone, display_phone
 
 UTC = dt.UTC
 LONDON = ZoneInfo("Europe/London")

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from bot.cli import main
 from flows.cases import moments
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.impact import Outcomes, Shown, answer_space, compare
 from flows.machine import OUTCOME, Flow
 from flows.schema import DEFAULT_CONTENT, Condition, Content, Item, parse_content

@@ -7,8 +7,7 @@ import datetime as dt
 
 import pytest
 
-from flows.contacts import ContactLine
-from flows.directory import EXAMPLE_CONTACTS, YamlDirectory, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, ContactLine, YamlDirectory, load_directory
 from flows.machine import Flow
 from flows.rules import evaluate
 from flows.schema import Content

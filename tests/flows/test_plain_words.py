@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 import textstat
 
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import Content
 from flows.screens import LOOKUPS, Context, Screen, Screens

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.service import CheckService
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 from storage.base import chat_key

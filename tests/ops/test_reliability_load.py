@@ -29,7 +29,7 @@ import pytest
 from bot.render import to_html_parts
 from bot.service import CheckService, parse_action
 from bot.telegram import callbacks
-from flows.directory import load_directory
+from flows.contacts import load_directory
 from flows.screens import Screens
 from storage.base import chat_key
 from testkit.botapi import BOT_ID, Call, handled, message, press, serving

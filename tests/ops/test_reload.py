@@ -19,7 +19,7 @@ import yaml
 from bot.reload import signal_workers
 from bot.service import CheckService
 from bot.telegram.app import build_application
-from flows.directory import load_directory
+from flows.contacts import load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 from testkit.botapi import FakeRequest, FakeTelegram

@@ -233,7 +233,7 @@ def shipped_texts() -> dict[str, str]:
         ROOT / "README.md",
         ROOT / "CHANGELOG.md",
     ]
-    paths += [*ROOT.glob("deploy/*.md"), ROOT / "flows" / "contacts.py"]
+    paths += [*ROOT.glob("deploy/*.md"), ROOT / "flows" / "contacts" / "model.py"]
     return {str(p.relative_to(ROOT)): p.read_text(encoding="utf-8") for p in paths if p.is_file()}
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import Content, load_content
 from flows.screens import Context, Screens

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from bot.render import to_text
 from bot.stats import review_overdue, stats_screen
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.diagram import mermaid
-from flows.directory import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.reference import quick_reference, quick_reference_html
 from flows.schema import Content

@@ -14,7 +14,7 @@ import re
 import phonenumbers
 import pytest
 
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.screens import LOOKUPS
 from testkit.helpers import NATIONAL
 from testkit.soak import unpaced

@@ -21,7 +21,7 @@ from bot.service import CheckService
 from bot.stats import load_stats
 from bot.web.routes import create_app
 from bot.web.session import COOKIE, Sessions
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import OUTCOME, Conversation, Flow
 from flows.schema import Content
 from storage.base import StoreUnavailable, chat_key, web_key

@@ -14,11 +14,11 @@ from typing import Any
 import phonenumbers
 import yaml
 
-from flows.contacts import Directory
-from flows.contacts_file import ContactsError, ContactsFile, Designated, Line, named
-from flows.directory import YamlDirectory, parse_directory
-from flows.hours import WEEKDAYS, clock_text, uncovered
-from flows.phones import EMERGENCY_CODES, NON_EMERGENCY_CODES, parse_uk
+from flows.contacts.directory import YamlDirectory, parse_directory
+from flows.contacts.file import ContactsError, ContactsFile, Designated, Line, named
+from flows.contacts.hours import WEEKDAYS, clock_text, uncovered
+from flows.contacts.model import Directory
+from flows.contacts.phones import EMERGENCY_CODES, NON_EMERGENCY_CODES, parse_uk
 from flows.schema import safe_yaml
 
 
@@ -109,7 +109,7 @@ def check_deployable(directory: Directory, today: dt.date | None = None) -> list
 # -- when each contact was last checked ------------------------------------------------------------
 def contact_lines(c: ContactsFile) -> Iterator[tuple[str, Line | Designated]]:
     """Every contact line the file itself gives, with its path (services by index; see ``named``).
-    Police and national lines the file leaves out are the shipped ones (flows/contacts.py)."""
+    Police and national lines the file leaves out are the shipped ones (flows/contacts/model.py)."""
     for i, svc in enumerate(c.services):
         yield f"services[{i}].designated", svc.designated
     yield "social_work.office", c.social_work.office

@@ -1,11 +1,11 @@
 """Contacts directory from a YAML file: whom to call, for which service, in or out of hours.
 
 The deploying organisation describes its contacts in a YAML file (an annotated example ships as
-``flows/content/contacts.example.yaml``; its schema is ``flows/contacts_file.py``).
+``flows/content/contacts.example.yaml``; its schema is ``flows/contacts/file.py``).
 :func:`load_directory` checks the file and returns a :class:`YamlDirectory`, which implements the
-``Directory`` protocol of ``flows/contacts.py``: the route for the time (office hours, the
+``Directory`` protocol of ``flows/contacts/model.py``: the route for the time (office hours, the
 out-of-hours service, a gap in cover), and the lines to show for each contact role.
-``flows/deployment.py`` says what still stops a file from being used with real practitioners.
+``flows/contacts/deployment.py`` says what still stops a file from being used with real practitioners.
 """
 
 from __future__ import annotations
@@ -20,8 +20,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import ValidationError
 
-from flows.contacts import ContactLine, Route
-from flows.contacts_file import (
+from flows.contacts.file import (
     EXAMPLE_CONTACTS,
     ContactsError,
     ContactsFile,
@@ -32,8 +31,9 @@ from flows.contacts_file import (
     holiday_calendar,
     named,
 )
-from flows.hours import clock_text, week_text
-from flows.phones import dial_phone, display_phone
+from flows.contacts.hours import clock_text, week_text
+from flows.contacts.model import ContactLine, Route
+from flows.contacts.phones import dial_phone, display_phone
 from flows.schema import pydantic_problems, safe_yaml
 
 __all__ = ["EXAMPLE_CONTACTS", "ContactsError", "YamlDirectory", "load_directory", "parse_directory"]

@@ -4,8 +4,8 @@ The content names contact *roles* (``designated_person``, ``social_work``, ``pol
 A :class:`Directory` turns a role into lines to show, given the practitioner's service and the
 time. :class:`GenericDirectory` needs no configuration: it names the roles in general terms and
 carries only national numbers confirmed on public pages (listed at ``NATIONAL``). A deploying
-organisation supplies its own numbers through a contacts file (``flows/contacts_file.py``, read by
-``flows/directory.py``).
+organisation supplies its own numbers through a contacts file (``flows/contacts/file.py``, read by
+``flows/contacts/directory.py``).
 """
 
 from __future__ import annotations

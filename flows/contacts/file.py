@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from flows.contacts import NATIONAL
-from flows.hours import OfficeHours
-from flows.phones import EmergencyPhone, NonEmergencyPhone, Phone
+from flows.contacts.hours import OfficeHours
+from flows.contacts.model import NATIONAL
+from flows.contacts.phones import EmergencyPhone, NonEmergencyPhone, Phone
 from flows.schema import Code, DataFileError, Label, Text
 
-EXAMPLE_CONTACTS = Path(__file__).with_name("content") / "contacts.example.yaml"
+EXAMPLE_CONTACTS = Path(__file__).parents[1] / "content" / "contacts.example.yaml"
 
 Email = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
@@ -29,7 +29,7 @@ class _Strict(BaseModel):
 
 class Line(_Strict):
     """A line shown to the practitioner: name, optional number, and how or when to use it, with
-    when it was last checked and by which role (``flows/deployment.py`` requires both)."""
+    when it was last checked and by which role (``flows/contacts/deployment.py`` requires both)."""
 
     name: Text
     phone: Phone | None = None
@@ -53,7 +53,7 @@ class NonEmergencyLine(Line):
 
 
 def _default(role: str, model: type[Line] = Line) -> Any:
-    """Default for a line the file leaves out: the verified line from ``flows/contacts.py``."""
+    """Default for a line the file leaves out: the verified line from ``flows/contacts/model.py``."""
     c = NATIONAL[role]
     return Field(default_factory=lambda: model(name=c.name, phone=c.phone, hours=c.detail))
 
