@@ -47,7 +47,8 @@ from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 from storage.base import chat_key
-from storage.sql import SqlStore, migrate
+from storage.sql.schema import migrate
+from storage.sql.store import SqlStore
 from storage.tables import ConversationRow
 from testkit.botapi import BOT_ID, message, serving
 from testkit.deploy import filled_contacts

@@ -32,7 +32,7 @@ from bench.double import UpdateLog, sequential_by_time, sequential_round_trips
 from bench.load import CONCURRENCY, Load, bot_settings, run_bot, run_floor, scripts
 from bench.probes import PROBE_CHECKS, memory_with_stored, reset_peak_rss, rss_kib, start_up
 from bot import wiring
-from storage.sql import database_url
+from storage.sql.engine import database_url
 
 GOAL_RATIO = 1.5
 GOAL_SEQUENTIAL = 1

@@ -91,7 +91,7 @@ def cmd_reference(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
     """Delete expired checks and old update ids now (the bot also does this every 15 minutes)."""
-    from storage.sql import SqlStore
+    from storage.sql.store import SqlStore
 
     store = SqlStore(url=wiring.database_url(settings), ttl=dt.timedelta(hours=settings.session_ttl_hours))
     purged = asyncio.run(store.purge(now=dt.datetime.now(dt.UTC)))
@@ -102,7 +102,7 @@ def cmd_purge(settings: Settings, _args: argparse.Namespace) -> int:
 
 def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
     """Back up the database while the bot runs (SQLite), or print the pg_dump command (PostgreSQL)."""
-    from storage.sql import BackupError, backup
+    from storage.sql.backup import BackupError, backup
 
     try:
         print(backup(wiring.database_url(settings), Path(args.path)))

@@ -78,10 +78,11 @@ def service(
     ttl = dt.timedelta(hours=settings.session_ttl_hours)
 
     def open_store() -> ConversationStore:
-        from storage.sql import SqlStore, migrate
+        from storage.sql.schema import migrate
+        from storage.sql.store import SqlStore
 
         migrate(url)
-        # Every write is checked to hold codes only (storage/sql.py); what is read back is checked
+        # Every write is checked to hold codes only (storage/sql/rows.py); what is read back is checked
         # against the content by the flow before use.
         return SqlStore(url=url, ttl=ttl)
 

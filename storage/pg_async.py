@@ -3,13 +3,13 @@
 A worker thread per update (``asyncio.to_thread``) cost the bot more CPU than its own work on
 PostgreSQL (3.3× the same-traffic floor in `make bench`). :class:`AsyncPg` keeps a few
 ``psycopg.AsyncConnection`` objects (autocommit, so each transaction is an explicit ``BEGIN`` …
-``COMMIT``) and runs the statements of :meth:`storage.sql.SqlStore._steps` on them. Nothing blocks
+``COMMIT``) and runs the statements of :func:`storage.sql.statements.steps` on them. Nothing blocks
 the loop: every round trip is awaited.
 
 A connection that died while idle (the server restarted, a proxy dropped it) fails at its
 ``BEGIN``, before anything was sent that could change data: it is closed and the transaction runs
 once more on a new connection, as ``pool_pre_ping`` does for the engine. Any other failure closes
-the connection it happened on and is raised; :mod:`storage.sql` turns it into
+the connection it happened on and is raised; :mod:`storage.sql.store` turns it into
 :class:`storage.base.StoreUnavailable`.
 """
 
@@ -67,7 +67,7 @@ class AsyncPg:
         return self._slots
 
     async def transaction(self, steps: Generator[tuple[str, dict[str, Any]], Any, T]) -> T:
-        """Run ``steps`` (see ``SqlStore._steps``) in one transaction; return what it returns.
+        """Run ``steps`` (:func:`storage.sql.statements.steps`) in one transaction; return what it returns.
         The server away, or a connection lost, raises :class:`StoreUnavailable` naming the error
         type only (never the statement or its values)."""
         try:

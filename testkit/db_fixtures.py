@@ -3,7 +3,7 @@
 A pytest plugin (``tests/conftest.py`` loads it), so every test module can ask for these fixtures:
 
 - ``db_url``: a URL of an empty database, parametrised over ``sqlite`` (a file under tmp_path) and
-  ``postgres`` (a fresh ``CREATE DATABASE`` per test). Run :func:`storage.sql.migrate` on it first.
+  ``postgres`` (a fresh ``CREATE DATABASE`` per test). Run :func:`storage.sql.schema.migrate` on it first.
 - ``database``: the same, as a :class:`Database` with ``stop()``/``start()`` (PostgreSQL: the server
   really goes away) and ``dump()`` (PostgreSQL: ``pg_dump`` text; SQLite: the raw file bytes plus a
   SQL dump) for privacy tests.
@@ -38,7 +38,7 @@ import psycopg
 import pytest
 from sqlalchemy import URL, make_url
 
-from storage.sql import database_url
+from storage.sql.engine import database_url
 from testkit.helpers import free_port
 
 _SERVER_KEY = pytest.StashKey["PgServer | str"]()

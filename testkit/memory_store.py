@@ -2,7 +2,7 @@
 
 It keeps the main points of the database stores' contract (one lock per key, duplicate update ids
 refused, expiry, the outcome counted as the row goes) but lives and dies with the test. Every
-mode of the bot itself (terminal, Telegram) uses :class:`storage.sql.SqlStore`; the behaviour
+mode of the bot itself (terminal, Telegram) uses :class:`storage.sql.store.SqlStore`; the behaviour
 tests of that store are ``tests/storage/test_storage.py``.
 """
 

@@ -1,4 +1,4 @@
-"""Alembic environment for cse-triage, driven programmatically by :func:`storage.sql.migrate`.
+"""Alembic environment for cse-triage, driven programmatically by :func:`storage.sql.schema.migrate`.
 
 There is no alembic.ini to read and no logging set up here: ``migrate`` passes an open connection
 in ``config.attributes["connection"]``, so the bot's own logging and engine settings apply.
@@ -26,7 +26,9 @@ def run_migrations(connection: Connection) -> None:
 def _main() -> None:
     connection = context.config.attributes.get("connection")
     if not isinstance(connection, Connection):
-        raise RuntimeError("run migrations through storage.sql.migrate(url), which supplies a connection")
+        raise RuntimeError(
+            "run migrations through storage.sql.schema.migrate(url), which supplies a connection"
+        )
     run_migrations(connection)
 
 

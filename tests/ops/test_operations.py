@@ -17,7 +17,9 @@ from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import load_content
 from storage.base import chat_key
-from storage.sql import BackupError, SqlStore, backup, migrate
+from storage.sql.backup import BackupError, backup
+from storage.sql.schema import migrate
+from testkit.checked_store import ContentCheckedStore
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 12, 2, 10, 0)
@@ -27,7 +29,7 @@ KEY = chat_key(b"k" * 32, 1, 42)
 def service_on(url: str) -> CheckService:
     directory = load_directory(EXAMPLE_CONTACTS)
     flow = Flow(load_content(), directory.services)
-    store = SqlStore(url=url, ttl=dt.timedelta(hours=24), validate=flow.load)
+    store = ContentCheckedStore(url=url, ttl=dt.timedelta(hours=24), validate=flow.load)
     return CheckService(flow=flow, store=store, directory=directory, clock=lambda: NOW)
 
 
@@ -89,7 +91,8 @@ async def test_a_database_from_the_first_schema_upgrades_and_keeps_open_checks(t
     """The upgrade path: stop, back up, install the new lock, start (Alembic migrates)."""
     from alembic import command
 
-    from storage.sql import _alembic_config, make_engine
+    from storage.sql.engine import make_engine
+    from storage.sql.schema import _alembic_config
 
     url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
     engine = make_engine(url)
@@ -134,7 +137,7 @@ async def test_a_database_from_the_first_schema_upgrades_and_keeps_open_checks(t
 
 def test_retention_figures_agree_across_settings_privacy_and_the_data_protection_pack() -> None:
     from bot.config import Settings
-    from storage.sql import UPDATE_ID_RETENTION
+    from storage.sql.store import UPDATE_ID_RETENTION
 
     ttl = Settings.model_fields["session_ttl_hours"].default
     ids = int(UPDATE_ID_RETENTION.total_seconds() // 3600)

@@ -36,8 +36,10 @@ from bot.service import CheckService
 from bot.telegram import callbacks
 from bot.telegram.webhook import MAX_BODY, SECRET_HEADER, make_web_app
 from storage.base import ConversationStore, Decision, Record, StoreUnavailable, chat_key
-from storage.sql import SqlStore, migrate
+from storage.sql.schema import migrate
+from storage.sql.store import SqlStore
 from testkit.botapi import BOT_ID, Call, FakeRequest, message, press
+from testkit.checked_store import ContentCheckedStore
 from testkit.db_fixtures import Database
 from testkit.helpers import listening, running
 from testkit.memory_store import MemoryStore
@@ -371,7 +373,7 @@ async def test_random_bot_api_faults_on_every_call_never_lose_a_check_or_repeat_
 # -- storage faults -----------------------------------------------------------------------------------
 def sql_store(url: str) -> SqlStore:
     migrate(url)
-    return SqlStore(url=url, ttl=dt.timedelta(hours=24), validate=flow().load)
+    return ContentCheckedStore(url=url, ttl=dt.timedelta(hours=24), validate=flow().load)
 
 
 def unfinished(plan: Plan) -> Plan:

@@ -46,8 +46,10 @@ from telegram import Update
 from bot.telegram import callbacks
 from bot.telegram.handlers import COMMANDS
 from storage.base import ABANDONED, ConversationStore, chat_key
-from storage.sql import SqlStore, migrate
+from storage.sql.schema import migrate
+from storage.sql.store import SqlStore
 from testkit.botapi import BOT_ID, message, press
+from testkit.checked_store import ContentCheckedStore
 from testkit.memory_store import MemoryStore
 from testkit.soak import SOAK, Telegram, build, flow, level_of, scale
 from testkit.telegram_harness import TOKEN
@@ -454,7 +456,7 @@ class SqlitePractitioners(Practitioners):
         path = self.folder / "bot.sqlite3"
         shutil.copy(cls.template, path)
         self.path = path
-        return SqlStore(url=f"sqlite:///{path}", ttl=dt.timedelta(hours=24), validate=flow().load)
+        return ContentCheckedStore(url=f"sqlite:///{path}", ttl=dt.timedelta(hours=24), validate=flow().load)
 
     def rows(self) -> dict[str, tuple[str, int, dict[str, Any]]]:
         assert isinstance(self.store, SqlStore)

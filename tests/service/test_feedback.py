@@ -12,7 +12,8 @@ from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
 from flows.schema import Content, load_content
 from flows.screens import Context, Screens
-from storage.sql import SqlStore, migrate
+from storage.sql.schema import migrate
+from storage.sql.store import SqlStore
 from testkit.telegram_harness import running_bot
 from testkit.walk import walk
 

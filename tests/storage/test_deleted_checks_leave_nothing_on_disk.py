@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from storage.sql import SQLITE_JOURNAL_SIZE_LIMIT, SqlStore, migrate
+from storage.sql.engine import SQLITE_JOURNAL_SIZE_LIMIT
+from storage.sql.schema import migrate
+from storage.sql.store import SqlStore
+from testkit.checked_store import ContentCheckedStore
 from testkit.telegram_harness import Bot, make_service, running_bot
 
 CODES = [b"13_15", b"controlling_adult", b"assault"]
@@ -53,7 +56,7 @@ async def test_a_deleted_check_leaves_no_code_or_key_in_the_database_files(tmp_p
     url = f"sqlite:///{db}"
     migrate(url)
     flow = make_service().flow
-    store = SqlStore(url=url, ttl=dt.timedelta(hours=24), validate=flow.load)
+    store = ContentCheckedStore(url=url, ttl=dt.timedelta(hours=24), validate=flow.load)
     chat = 61_000_001
     async with running_bot(store) as bot:
         await open_check(bot, chat)

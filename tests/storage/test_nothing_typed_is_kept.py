@@ -9,7 +9,9 @@ import logging
 
 import pytest
 
-from storage.sql import SqlStore, migrate
+from storage.sql.schema import migrate
+from storage.sql.store import SqlStore
+from testkit.checked_store import ContentCheckedStore
 from testkit.db_fixtures import Database
 from testkit.telegram_harness import running_bot
 
@@ -17,9 +19,9 @@ IDENTIFYING = ["Jane Smith", "14/03/2012", "12 High Street", "07700 900123", "Fa
 CHATS = [987654321, 987654322, 987654323]
 
 
-def store_for(db: Database) -> SqlStore:
+def store_for(db: Database) -> ContentCheckedStore:
     migrate(db.url)
-    return SqlStore(url=db.url, ttl=dt.timedelta(hours=24))
+    return ContentCheckedStore(url=db.url, ttl=dt.timedelta(hours=24))
 
 
 @pytest.mark.slow  # pg_dump

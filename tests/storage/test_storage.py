@@ -31,7 +31,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import JSON, String, inspect
 from sqlmodel import SQLModel
 
-import storage.sql
+import storage.sql.schema
 from bot import wiring
 from bot.config import Settings
 from flows.machine import Flow
@@ -45,7 +45,10 @@ from storage.base import (
     StoreUnavailable,
     chat_key,
 )
-from storage.sql import PendingMigration, SqlStore, database_url, make_engine, migrate
+from storage.sql.engine import database_url, make_engine
+from storage.sql.schema import PendingMigration, migrate
+from storage.sql.store import SqlStore
+from testkit.checked_store import ContentCheckedStore
 from testkit.db_fixtures import Database, _provide
 from testkit.memory_store import MemoryStore
 
@@ -61,7 +64,7 @@ TABLES = {"conversation", "processed_update", "outcome_count", "lookup_count", "
 @pytest.fixture
 async def store(db_url: str, flow: Flow) -> AsyncIterator[SqlStore]:
     migrate(db_url)
-    s = SqlStore(url=db_url, ttl=TTL, validate=flow.load)
+    s = ContentCheckedStore(url=db_url, ttl=TTL, validate=flow.load)
     yield s
     await s.close()
 
@@ -90,7 +93,7 @@ class Backend:
             other = copy.copy(self.store)  # shares the rows, the update ids and the counters
             other.ttl = ttl
             return other
-        opened = SqlStore(url=self.url, ttl=ttl, validate=flow.load)
+        opened = ContentCheckedStore(url=self.url, ttl=ttl, validate=flow.load)
         self.opened.append(opened)
         return opened
 
@@ -107,7 +110,7 @@ async def _backend(
     databases: Iterator[Database] = _provide(request, tmp_path, str(request.param))
     db = next(databases)
     migrate(db.url)
-    b = Backend(db.name, SqlStore(url=db.url, ttl=TTL, validate=validate), url=db.url)
+    b = Backend(db.name, ContentCheckedStore(url=db.url, ttl=TTL, validate=validate), url=db.url)
     try:
         yield b
     finally:
@@ -377,7 +380,10 @@ async def test_validate_refuses_anything_but_content_codes(store: SqlStore, flow
     bad_answer = Record({**good.data, "answers": {"q_age": "Jane Doe, 12 Acacia Road"}}, "chk", 1)
     extra_field = Record({**good.data, "note": "lives at 12 Acacia Road"}, "chk", 1)
     long_id = Record(good.data, "x" * 17, 1)
-    for i, record in enumerate([bad_answer, extra_field, long_id]):
+    # Codes only, so the store's own check lets them by: the content's check refuses them.
+    unknown_code = Record({**good.data, "answers": {"q_age": "not_an_option"}}, "chk", 1)
+    extra_code = Record({**good.data, "note": "x"}, "chk", 1)
+    for i, record in enumerate([bad_answer, extra_field, long_id, unknown_code, extra_code]):
         with pytest.raises(ValueError) as caught:
             await store.transact(key=KEY, update_id=100 + i, decide=saving(record))
         assert "Acacia" not in str(caught.value)
@@ -501,7 +507,7 @@ def test_database_urls() -> None:
 @pytest.mark.slow  # pg_dump
 async def test_dump_shows_what_is_stored(database: Database, flow: Flow) -> None:
     migrate(database.url)
-    s = SqlStore(url=database.url, ttl=TTL, validate=flow.load)
+    s = ContentCheckedStore(url=database.url, ttl=TTL, validate=flow.load)
     await s.transact(key=KEY, update_id=None, decide=lambda _: put(started(flow)))
     await s.close()
     dumped = database.dump()
@@ -524,7 +530,7 @@ def test_fresh_database_is_migrated_to_head(db_url: str) -> None:
 
 MIGRATOR = """
 import sys
-from storage.sql import migrate
+from storage.sql.schema import migrate
 print("ready", flush=True)
 sys.stdin.readline()
 migrate(sys.argv[1])
@@ -597,11 +603,11 @@ def test_older_schema_is_reported_by_name(
 ) -> None:
     migrate(db_url)
     scripts = tmp_path / "migrations"
-    shutil.copytree(storage.sql.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    head = storage.sql._code_head()  # whatever the newest real migration is
+    shutil.copytree(storage.sql.schema.MIGRATIONS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    head = storage.sql.schema._code_head()  # whatever the newest real migration is
     assert head is not None
     (scripts / "versions" / "9999_test_index.py").write_text(NEXT_REVISION.replace("{head}", head))
-    monkeypatch.setattr(storage.sql, "MIGRATIONS", scripts)
+    monkeypatch.setattr(storage.sql.schema, "MIGRATIONS", scripts)
     with pytest.raises(PendingMigration) as pending:
         migrate(db_url, upgrade=False)
     assert pending.value.revisions == ["9999 (Add an index for the tests.)"]
@@ -625,7 +631,7 @@ async def test_concurrent_tasks_lose_no_update(plain_backend: ConversationStore)
 WORKER = """
 import asyncio, datetime as dt, sys, time
 from storage.base import Decision, Record
-from storage.sql import SqlStore
+from storage.sql.store import SqlStore
 
 url, key, name, first_id, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
 
@@ -672,7 +678,7 @@ async def test_two_processes_share_one_conversation(database: Database) -> None:
 @pytest.mark.slow  # pg_ctl stop and start
 async def test_database_down_and_back(database: Database, flow: Flow) -> None:
     migrate(database.url)
-    s = SqlStore(url=database.impatient_url, ttl=TTL, validate=flow.load)
+    s = ContentCheckedStore(url=database.impatient_url, ttl=TTL, validate=flow.load)
     record = started(flow)
     await s.transact(key=KEY, update_id=1, decide=lambda _: put(record))
     # PostgreSQL stopped; SQLite write-locked by another connection (to the store: a database away).
@@ -693,7 +699,7 @@ async def test_a_postgresql_restart_between_updates_costs_no_update(
     # The store's connection from before the restart is dead; the next update must still succeed
     # (it fails at BEGIN, before anything is sent, and runs again on a new connection).
     migrate(pg_database.url)
-    s = SqlStore(url=pg_database.url, ttl=TTL, validate=flow.load)
+    s = ContentCheckedStore(url=pg_database.url, ttl=TTL, validate=flow.load)
     record = started(flow)
     await s.transact(key=KEY, update_id=1, decide=lambda _: put(record))
     await asyncio.to_thread(pg_database.stop)

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from bot.telegram.handlers import ALLOWED_UPDATES
-from storage.sql import SqlStore, migrate
+from storage.sql.schema import migrate
+from storage.sql.store import SqlStore
 from testkit.botapi import message, press
 from testkit.telegram_harness import running_bot
 

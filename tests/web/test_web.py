@@ -179,13 +179,14 @@ def test_a_web_key_never_equals_a_telegram_key() -> None:
 
 
 async def test_web_checks_are_counted_as_web_in_stats(content: Content, tmp_path: Path) -> None:
-    from storage.sql import SqlStore, migrate
+    from storage.sql.schema import migrate
+    from testkit.checked_store import ContentCheckedStore
 
     url = f"sqlite:///{tmp_path / 'count.sqlite3'}"
     migrate(url)
     directory = load_directory(EXAMPLE_CONTACTS)
     flow = Flow(content, directory.services)
-    store = SqlStore(url=url, ttl=dt.timedelta(hours=1), validate=flow.load)
+    store = ContentCheckedStore(url=url, ttl=dt.timedelta(hours=1), validate=flow.load)
     for channel in ("web", "web", "telegram"):
         svc = CheckService(
             flow=flow, store=store, directory=directory, clock=lambda: WEEKDAY_MORNING, channel=channel
@@ -573,7 +574,8 @@ async def test_a_kept_outcome_that_expires_is_not_counted_as_abandoned(
     content: Content, tmp_path: Path
 ) -> None:
     from storage.base import FINISHED
-    from storage.sql import SqlStore, migrate
+    from storage.sql.schema import migrate
+    from storage.sql.store import SqlStore
 
     assert FINISHED == OUTCOME  # storage names the state without importing flows
     url = f"sqlite:///{tmp_path / 'kept.sqlite3'}"

@@ -252,7 +252,8 @@ async def test_report_a_problem_counts_once_per_outcome_and_never_without_one(
 ) -> None:
     store = None
     if kind == "sqlite":
-        from storage.sql import SqlStore, migrate
+        from storage.sql.schema import migrate
+        from storage.sql.store import SqlStore
 
         url = f"sqlite:///{tmp_path / 'feedback.sqlite3'}"
         migrate(url)
@@ -333,7 +334,8 @@ async def test_purging_many_expired_rows_keeps_answering_and_counts_only_answere
     and only the answered checks count as abandoned."""
     import sqlite3
 
-    from storage.sql import SqlStore, migrate
+    from storage.sql.schema import migrate
+    from storage.sql.store import SqlStore
 
     rows = 200_000 if SOAK else 4_000
     db = tmp_path / "purge.sqlite3"
@@ -400,7 +402,8 @@ async def test_purging_many_expired_rows_keeps_answering_and_counts_only_answere
 async def test_the_web_page_alone_purges_expired_checks_at_start_up(content: Content, tmp_path: Path) -> None:
     """`cse-triage web` on its own runs the same sweep as Telegram mode (bot/sweep.py): an
     expired check is gone soon after start-up, without any Telegram process."""
-    from storage.sql import SqlStore, migrate
+    from storage.sql.schema import migrate
+    from storage.sql.store import SqlStore
     from testkit.web_harness import WebServer
 
     server = WebServer(tmp_path)
