@@ -115,7 +115,7 @@ def store_open_conversations(url: str, secret: str, count: int) -> None:
 
 async def _probe(url: str, secret: str, stored: int, checks: int) -> dict[str, Any]:
     settings = bot_settings(url, secret)
-    service = wiring.service(settings, wiring.clock(None))
+    service = wiring.service(settings)
     api = BenchTelegram()
     app = build_application(settings, service, request=TimedRequest(api))
     lift_rate_limit(app)

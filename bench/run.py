@@ -140,7 +140,7 @@ async def one_store(url: str, conversations: int, first_chat: int) -> tuple[Load
     (KiB): the plain floor (one call per update, no keyboard) and the same-traffic floor (the
     bot's own calls and keyboards, replayed through bare PTB)."""
     settings = bot_settings(url)
-    service = wiring.service(settings, wiring.clock(None))
+    service = wiring.service(settings)
     reset_peak_rss()
     ours = await run_bot(service, settings, scripts(conversations, first_chat))
     peak = rss_kib()["VmHWM"]
@@ -153,14 +153,14 @@ async def with_round_trip_time(url: str, conversations: int, rtt_ms: float) -> L
     """Checks on SQLite with every Bot API call taking ``rtt_ms``: who waits for what."""
     settings = bot_settings(url)
     plan = scripts(min(conversations, ROUND_TRIP_CHECKS), 300_000)
-    service = wiring.service(settings, wiring.clock(None))
+    service = wiring.service(settings)
     return await run_bot(service, settings, plan, rtt=rtt_ms / 1000, at_once=ROUND_TRIP_AT_ONCE)
 
 
 async def warm_up(url: str, conversations: int) -> None:
     """Imports, caches and the first connections, for both applications, before anything is timed."""
     settings = bot_settings(url)
-    load = await run_bot(wiring.service(settings, wiring.clock(None)), settings, scripts(conversations, 1))
+    load = await run_bot(wiring.service(settings), settings, scripts(conversations, 1))
     await run_floor(load.updates)
     await run_floor(load.updates, load.logs)
 

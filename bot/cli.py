@@ -16,9 +16,9 @@ from pathlib import Path
 
 from bot import logs, wiring
 from bot.config import Settings, SettingsError, load_settings, settings_help
+from bot.readiness import check_contacts
 from bot.service import CheckService
-from flows.contacts import EXAMPLE_CONTACTS, ContactsError, YamlDirectory, load_directory
-from flows.contacts.deployment import check_deployable, file_problems
+from flows.contacts import EXAMPLE_CONTACTS, ContactsError, YamlDirectory
 from flows.schema import Content, ContentError, load_content, release_problems
 from storage.base import StoreUnavailable, chat_key
 from storage.deferred import DeferredStore
@@ -33,7 +33,7 @@ def cmd_console(settings: Settings, args: argparse.Namespace) -> int:
     # Its first screen is shown while the database opens behind it (the store waits for that).
     service = wiring.service(
         settings,
-        wiring.clock(args.now),
+        args.now,
         channel="terminal",
         counting=args.now is None,
         open_later=True,
@@ -50,7 +50,7 @@ def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
     from bot.render import to_text
     from bot.stats import load_stats
 
-    service = wiring.service(settings, wiring.clock(args.now))
+    service = wiring.service(settings, args.now)
 
     async def figures() -> str:
         try:
@@ -114,15 +114,15 @@ def cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_reload(settings: Settings, _args: argparse.Namespace) -> int:
     """Validate the contacts file, then ask every running Telegram process on this host to reload it."""
-    from bot.reload import checked_contacts, signal_workers
+    from bot.reload import signal_workers
 
     if settings.contacts_file is None:
         print("cse-triage: CONTACTS_FILE is not set; nothing to reload", file=sys.stderr)
         return 2
-    directory, problems = checked_contacts(settings.contacts_file)
-    if directory is None:
+    checked = check_contacts(settings.contacts_file)
+    if not checked.fit:
         print("cse-triage: not reloaded; the running bot keeps its last good contacts:", file=sys.stderr)
-        for line in problems:
+        for line in checked.problems:
             print(f"  {line}", file=sys.stderr)
         return 1
     sent = signal_workers(settings.run_dir)
@@ -150,18 +150,13 @@ def cmd_validate(settings: Settings, args: argparse.Namespace) -> int:
     contacts = settings.contacts_file or EXAMPLE_CONTACTS
     # Every problem at once, even when the file's structure is broken; lines due a check are
     # warnings (exit 0) until they are too old.
-    found, warnings = file_problems(Path(contacts), wiring.clock(args.now)().date())
-    problems += [f"{contacts}: {p}" for p in found]
-    for line in warnings:
+    checked = check_contacts(Path(contacts), wiring.fixed_time(args.now))
+    problems += checked.problems
+    for line in checked.warnings:
         print(f"{contacts}: warning: {line}", file=sys.stderr)
     # The case library, over these contacts (when both files load).
-    if "content" in locals():
-        try:
-            directory = load_directory(contacts)
-        except ContactsError:
-            pass
-        else:
-            problems += _case_library(content, directory, args.cases or _cases_file(settings))
+    if "content" in locals() and checked.directory is not None:
+        problems += _case_library(content, checked.directory, args.cases or _cases_file(settings))
     for line in problems:
         print(line, file=sys.stderr)
     if not problems:
@@ -256,12 +251,8 @@ def _contacts_problems(settings: Settings) -> list[str]:
     """What stops a real channel (Telegram, web) with CONTACTS_FILE set from starting on it."""
     if settings.contacts_file is None:
         return []
-    try:
-        directory = load_directory(settings.contacts_file)
-    except ContactsError as err:
-        return [f"CONTACTS_FILE {line}" for line in str(err).splitlines()]
-    today = wiring.clock(None)().date()  # a line checked too long ago is refused, as by validate
-    return [f"CONTACTS_FILE {settings.contacts_file}: {p}" for p in check_deployable(directory, today)]
+    # The check `validate` and a reload make: a line checked too long ago is refused too.
+    return [f"CONTACTS_FILE {line}" for line in check_contacts(settings.contacts_file).problems]
 
 
 def _content_problems(settings: Settings) -> list[str]:
@@ -288,9 +279,9 @@ def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
     problems = settings.telegram_problems() + _content_problems(settings)
     if _refused("Telegram mode", problems + _contacts_problems(settings)):
         return 2
-    now = wiring.clock(args.now)
+    wiring.fixed_time(args.now)  # a mistyped --now stops here, before anything starts
     beside = _web_beside(settings) if settings.web_enabled else None
-    return run_telegram(settings, lambda: wiring.service(settings, now), beside=beside)
+    return run_telegram(settings, lambda: wiring.runtime(settings, args.now, kind="telegram"), beside=beside)
 
 
 def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asyncio.Event], Awaitable[None]]]:
@@ -299,8 +290,7 @@ def _web_beside(settings: Settings) -> Callable[[CheckService], Callable[[asynci
     from bot.web.routes import create_app
     from bot.web.server import serve_beside
 
-    assert settings.chat_key_secret is not None
-    secret = settings.chat_key_secret.get_secret_value().encode()
+    secret = settings.chat_key_bytes()
 
     def make(service: CheckService) -> Callable[[asyncio.Event], Awaitable[None]]:
         app = create_app(
@@ -336,54 +326,27 @@ def cmd_web(settings: Settings, args: argparse.Namespace) -> int:
         contacts_problems = []
     if _refused("the web page", problems + contacts_problems):
         return 2
-    assert settings.chat_key_secret is not None
     # A run pretending another time (--now) is practice, never counted, as in the terminal; a
     # draft preview is never counted either, and says "DRAFT – not for use" on every page.
-    service = wiring.service(
-        settings, wiring.clock(args.now), channel="web", counting=args.now is None, draft=args.draft
-    )
+    runtime = wiring.runtime(settings, args.now, kind="web", counting=args.now is None, draft=args.draft)
+    service = runtime.service
     if service.draft:
         print(f"{service.flow.content.texts.draft_banner} Nothing from this preview is counted.")
     app = create_app(
         service,
-        secret=settings.chat_key_secret.get_secret_value().encode(),
+        secret=settings.chat_key_bytes(),
         ttl_hours=settings.session_ttl_hours,
         body_timeout=settings.web_body_timeout,
         new_checks_per_minute=settings.web_new_checks_per_minute,
     )
     host, port = settings.web_listen, args.port or settings.web_port
-    if settings.metrics_port is not None:  # Prometheus /metrics off the public page, as in polling mode
-        from bot.metrics import METRICS
-
-        METRICS.serve(settings.metrics_port, settings.metrics_listen)
+    runtime.serve_metrics()  # Prometheus /metrics off the public page, as in polling mode
     if settings.contacts_file is None:
         print("No CONTACTS_FILE set: the page shows the example contacts, marked not for real use.")
     print(f"The check is on http://{host}:{port}/ (Ctrl-C stops it)", flush=True)
-    contacts = settings.contacts_file
-    # Expired checks are purged from this process too, at start-up and every few minutes.
-    from bot.sweep import sweep
-
-    def sweeping() -> Awaitable[None]:
-        return sweep(service)
-
-    if contacts is None:
-        serve(app, host=host, port=port, idle_timeout=settings.web_idle_timeout, beside=sweeping)
-        return 0
-    # As in Telegram mode: SIGHUP (`cse-triage reload`) re-reads the contacts file, validating first.
-    from bot.reload import reload_contacts, remove_pid, write_pid
-
-    pid_file = write_pid(settings.run_dir, "web")
-    try:
-        serve(
-            app,
-            host=host,
-            port=port,
-            idle_timeout=settings.web_idle_timeout,
-            on_hangup=lambda: reload_contacts(service, contacts),
-            beside=sweeping,
-        )
-    finally:
-        remove_pid(pid_file)
+    # As in Telegram mode: expired checks purged at start-up and every few minutes, and (with
+    # CONTACTS_FILE) SIGHUP (`cse-triage reload`) re-reads the contacts file, checking it first.
+    serve(app, host=host, port=port, idle_timeout=settings.web_idle_timeout, lifecycle=runtime)
     return 0
 
 

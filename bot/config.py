@@ -103,6 +103,14 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
 
+    def chat_key_bytes(self) -> bytes:
+        """CHAT_KEY_SECRET as the key of every Telegram chat key and web session: the one place
+        it is turned into bytes. Each channel refuses to start first unless it is fit
+        (``secret_problems``)."""
+        if self.chat_key_secret is None:
+            raise SettingsError("CHAT_KEY_SECRET: not set")
+        return self.chat_key_secret.get_secret_value().encode()
+
     def secret_problems(self) -> list[str]:
         """CHAT_KEY_SECRET's problem, if any (it keys both Telegram chats and web sessions)."""
         secret = self.chat_key_secret.get_secret_value() if self.chat_key_secret else ""

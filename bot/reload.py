@@ -1,50 +1,39 @@
 """Contacts changes without an outage: reload the contacts file on SIGHUP, validating first.
 
 A committee edits its contacts file while the bot runs, runs ``cse-triage validate``, then
-``cse-triage reload`` (or ``systemctl reload``). Each running Telegram process re-reads the file
-on SIGHUP: a file that fails validation, or is not fit for real use, is refused with its problems
-logged, and the last good contacts stay in use, so a bad edit never takes the bot down. (At
-start-up a bad file still stops the bot, as before, so nothing runs on unchecked contacts.)
+``cse-triage reload`` (or ``systemctl reload``). Each running Telegram or web process re-reads the
+file on SIGHUP (bot/runtime.py): a file that fails the same check as ``validate``
+(bot/readiness.py) is refused with its problems logged, and the last good contacts stay in use,
+so a bad edit never takes the bot down. (At start-up a bad file still stops the bot, as before,
+so nothing runs on unchecked contacts.)
 
-Each Telegram process writes its pid to ``RUN_DIR`` so ``cse-triage reload`` can find every worker
+Each such process writes its pid to ``RUN_DIR`` so ``cse-triage reload`` can find every worker
 on the host; under systemd, ``ExecReload`` sends the signal instead.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import signal
 from pathlib import Path
 
+from bot.readiness import check_contacts
 from bot.service import CheckService
-from flows.contacts import ContactsError, YamlDirectory, load_directory
-from flows.contacts.deployment import check_deployable
 
 log = logging.getLogger(__name__)
 
 
-def checked_contacts(path: Path) -> tuple[YamlDirectory | None, list[str]]:
-    """The contacts file if it is valid and fit for real use, else None and its problems."""
-    try:
-        directory = load_directory(path)
-    except ContactsError as err:
-        return None, str(err).splitlines()
-    problems = check_deployable(directory, directory.local(dt.datetime.now(dt.UTC)).date())
-    return (None, [f"{path}: {p}" for p in problems]) if problems else (directory, [])
-
-
 def reload_contacts(service: CheckService, path: Path) -> bool:
     """Swap in the contacts file at ``path`` if it is good; keep the last good one otherwise."""
-    directory, problems = checked_contacts(path)
-    if directory is None:
-        for line in problems:
+    checked = check_contacts(path)
+    if not checked.fit or checked.directory is None:
+        for line in checked.problems:
             log.error("contacts reload refused, last good contacts kept: %s", line)
         return False
     try:
-        service.use_directory(directory)
+        service.use_directory(checked.directory)
     except ValueError as err:
         log.error("contacts reload refused, last good contacts kept: %s", err)
         return False

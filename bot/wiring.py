@@ -1,14 +1,16 @@
 """The composition root: settings in, the parts of the bot out, each built in one place.
 
-Every front end (the terminal, Telegram, the command line, the benchmark) gets its clock,
-contacts, content, flow, store and :class:`CheckService` from here, so they are wired the same
-way everywhere. Files are read here; ``flows/`` validates what it is given.
+Every front end (the terminal, Telegram, the web page, the command line, the benchmark) gets its
+clock, contacts, content, flow, store and :class:`CheckService` from here, and each long-running
+mode its runtime (bot/runtime.py), so they are wired the same way everywhere. Files are read
+here; ``flows/`` validates what it is given. The clock keeps the contacts file's time zone.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.config import Settings, SettingsError
@@ -20,19 +22,28 @@ from flows.screens import Channel
 from storage.base import DEFAULT_URL, ConversationStore
 from storage.deferred import DeferredStore
 
-LONDON = ZoneInfo("Europe/London")
+if TYPE_CHECKING:
+    from bot.runtime import Kind, Runtime
 
 
-def clock(now: str | None) -> Callable[[], dt.datetime]:
-    """The clock: real time, or a fixed moment for demos and tests (``--now``)."""
+def fixed_time(now: str | None) -> dt.datetime | None:
+    """``--now`` as a moment (naive: local time wherever it is used), or None for real time."""
     if now is None:
-        return lambda: dt.datetime.now(LONDON)
+        return None
     try:
-        fixed = dt.datetime.fromisoformat(now)
+        return dt.datetime.fromisoformat(now)
     except ValueError:
         raise SettingsError(f"--now: not a date and time like '2026-12-05 21:40': {now!r}") from None
+
+
+def clock(now: str | None, zone: ZoneInfo) -> Callable[[], dt.datetime]:
+    """The clock in ``zone`` (the contacts file's ``timezone``): real time, or a fixed moment for
+    demos and tests (``--now``, taken as local time there unless it says otherwise)."""
+    fixed = fixed_time(now)
+    if fixed is None:
+        return lambda: dt.datetime.now(zone)
     if fixed.tzinfo is None:
-        fixed = fixed.replace(tzinfo=LONDON)
+        fixed = fixed.replace(tzinfo=zone)
     return lambda: fixed
 
 
@@ -58,7 +69,7 @@ def database_url(settings: Settings) -> str:
 
 def service(
     settings: Settings,
-    now: Callable[[], dt.datetime],
+    now: str | None = None,
     *,
     channel: Channel = "telegram",
     counting: bool = True,
@@ -67,6 +78,7 @@ def service(
 ) -> CheckService:
     """The check service over the configured store, its schema brought up to date first.
 
+    ``now``: ``--now`` (a fixed moment), or None for the real time, in the contacts file's zone.
     ``draft``: a reviewer's preview of a draft content or contacts file (see
     :class:`CheckService`); content whose version is not approved is always a draft.
     ``open_later`` (the terminal): the store is a :class:`DeferredStore`, opened in a background
@@ -91,8 +103,20 @@ def service(
         flow=flow(settings, directory),
         store=store,
         directory=directory,
-        clock=now,
+        clock=clock(now, directory.zone),
         channel=channel,
         counting=counting,
         draft=draft,
     )
+
+
+def runtime(
+    settings: Settings, now: str | None = None, *, kind: Kind, counting: bool = True, draft: bool = False
+) -> Runtime:
+    """A long-running process (Telegram polling or webhook, the web page): its service, for the
+    channel ``kind``, kept by the runtime that runs the purge sweep, the contacts reload and the
+    metrics around its server (bot/runtime.py)."""
+    from bot.runtime import Runtime  # the metrics and PTB's request types: not for the terminal
+
+    checks = service(settings, now, channel=kind, counting=counting, draft=draft)
+    return Runtime(settings, checks, kind=kind)

@@ -8,11 +8,9 @@ real use, naming each problem in one line and never printing a secret.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 from telegram.constants import ParseMode
@@ -21,9 +19,8 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.metrics import METRICS, MeteredRequest
-from bot.reload import reload_contacts, remove_pid, write_pid
+from bot.runtime import Runtime
 from bot.service import CheckService
-from bot.sweep import sweep
 from bot.telegram.guards import ALLOWED_UPDATES
 from bot.telegram.handlers import TelegramFrontEnd
 from bot.telegram.ordering import ChatOrderedUpdateProcessor
@@ -51,39 +48,27 @@ def build_application(
     request: BaseRequest | None = None,
     updates_request: BaseRequest | None = None,
     concurrency: int = 32,
+    runtime: Runtime | None = None,
 ) -> AnyApp:
-    """The PTB Application with every handler registered; ``request`` lets tests use a double."""
-    assert settings.telegram_bot_token is not None and settings.chat_key_secret is not None
+    """The PTB Application with every handler registered; ``request`` lets tests use a double.
+    ``runtime`` (bot/runtime.py) starts with the Application and stops after it; by default one
+    for this service and settings."""
+    assert settings.telegram_bot_token is not None
     quiet_libraries()
     root = settings.telegram_api_base_url
     front = TelegramFrontEnd(
         service,
-        secret=settings.chat_key_secret.get_secret_value().encode(),
+        secret=settings.chat_key_bytes(),
         admin_ids=frozenset(settings.admin_user_ids),
     )
-    sweeper: dict[str, asyncio.Task[None]] = {}
-    pid_file: dict[str, Path | None] = {}
+    lifecycle = runtime or Runtime(settings, service, kind="telegram")
 
     async def post_init(app: AnyApp) -> None:
         await front.set_commands(app)
-        sweeper["task"] = asyncio.create_task(sweep(service))
-        contacts = settings.contacts_file
-        if contacts is not None:
-            # SIGHUP re-reads the contacts file, validating first (bot/reload.py).
-            loop = asyncio.get_running_loop()
-            loop.add_signal_handler(signal.SIGHUP, reload_contacts, service, contacts)
-            pid_file["path"] = write_pid(settings.run_dir)
+        await lifecycle.start()
 
     async def post_shutdown(_: AnyApp) -> None:
-        task = sweeper.pop("task", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        if "path" in pid_file:
-            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
-            remove_pid(pid_file.pop("path"))
-        await service.store.close()
+        await lifecycle.stop()
 
     builder = (
         Application.builder()
@@ -110,14 +95,16 @@ def build_application(
 
 def run_telegram(
     settings: Settings,
-    service_factory: Callable[[], CheckService],
+    start: Callable[[], Runtime],
     *,
     beside: Callable[[CheckService], Callable[[asyncio.Event], Awaitable[None]]] | None = None,
 ) -> int:
-    """Start Telegram mode (blocking) in polling or webhook mode. ``beside`` makes another server
+    """Start Telegram mode (blocking) in polling or webhook mode, around the runtime ``start``
+    builds (the service, the sweep, the contacts reload, metrics). ``beside`` makes another server
     over the same service to run with the webhook (the web page, WEB_ENABLED=true)."""
     quiet_libraries()
-    service = service_factory()
+    runtime = start()
+    service = runtime.service
     overdue = service.review_warning()
     if overdue:
         log.warning("%s", overdue)
@@ -127,10 +114,9 @@ def run_telegram(
         log.info("contacts: the oldest check is %s", oldest)
     for line in contact_warnings(service.directory, service.clock().date()):
         log.warning("contacts due a check: %s", line)
-    app = build_application(settings, service)
+    app = build_application(settings, service, runtime=runtime)
+    runtime.serve_metrics()  # polling only: webhook mode serves /metrics beside the updates
     if settings.bot_mode == "polling":
-        if settings.metrics_port is not None:  # webhook mode serves /metrics beside the updates
-            METRICS.serve(settings.metrics_port, settings.metrics_listen)
         log.info("starting in polling mode")
         app.run_polling(allowed_updates=ALLOWED_UPDATES)
         return 0

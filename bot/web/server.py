@@ -16,7 +16,8 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.types import ASGIApp
@@ -125,13 +126,12 @@ def serve(
     *,
     host: str,
     port: int,
-    on_hangup: Callable[[], object] | None = None,
     idle_timeout: float = 10.0,
-    beside: Callable[[], Awaitable[None]] | None = None,
+    lifecycle: AbstractAsyncContextManager[object] | None = None,
 ) -> None:
-    """Run the app on uvicorn (blocking). ``on_hangup`` runs on SIGHUP (the contacts reload);
-    uvicorn itself handles SIGINT and SIGTERM. ``beside``: a task to run in the same loop until
-    the server stops (the purge sweep)."""
+    """Run the app on uvicorn (blocking); uvicorn itself handles SIGINT and SIGTERM.
+    ``lifecycle`` is entered in the same event loop before the server starts and left after it
+    stops (the process's runtime: the purge sweep, the contacts reload on SIGHUP)."""
     import signal
 
     import uvicorn
@@ -140,24 +140,15 @@ def serve(
     log.info("open files limit: %d (was %d)", after, before)
 
     async def run() -> None:
-        loop = asyncio.get_running_loop()
-        quiet_accept_failures(loop)
-        if on_hangup is not None:
-            loop.add_signal_handler(signal.SIGHUP, on_hangup)
-        companion = asyncio.ensure_future(beside()) if beside is not None else None
-        try:
+        quiet_accept_failures(asyncio.get_running_loop())
+        async with lifecycle or contextlib.nullcontext():
             await uvicorn.Server(_config(app, host, port, idle_timeout)).serve()
-        finally:
-            if companion is not None:
-                companion.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await companion
 
     def stopped(_signum: int, _frame: object) -> None:
         raise SystemExit(0)
 
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again: end cleanly
-    # then, so the caller's clean-up (the pid file) runs.
+    # then, so the lifecycle's clean-up (the pid file) runs.
     signal.signal(signal.SIGTERM, stopped)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())

@@ -147,7 +147,7 @@ def test_the_same_traffic_floor_has_the_bots_application_settings(tmp_path: Path
     rate limiter (lifted on both sides), so what remains between them is the bot's own work."""
     settings = bot_settings(f"sqlite:///{tmp_path / 'b.sqlite3'}")
     ours = build_application(
-        settings, wiring.service(settings, wiring.clock(None)), request=TimedRequest(BenchTelegram())
+        settings, wiring.service(settings), request=TimedRequest(BenchTelegram())
     )
     lift_rate_limit(ours)
     floor = same_traffic_application(BenchTelegram(), {})
