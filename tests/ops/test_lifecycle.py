@@ -20,9 +20,9 @@ from bot.cli import main
 from bot.config import Settings
 from bot.reload import reload_contacts
 from bot.runtime import Runtime
-from flows.directory import EXAMPLE_CONTACTS
-from tests.deploy import filled_contacts
-from tests.helpers import eventually
+from flows.contacts import EXAMPLE_CONTACTS
+from testkit.deploy import filled_contacts
+from testkit.helpers import eventually
 
 AUCKLAND = ZoneInfo("Pacific/Auckland")  # twelve or thirteen hours from London: never the same date at 12:30
 

@@ -183,9 +183,8 @@ async def harness(
     api = Telegram()
     request = FaultyRequest(api, chaos=chaos, seed=seed)
     app, svc, conf = build(store or MemoryStore(), api, request=request)
-    assert conf.chat_key_secret is not None
     async with running(app):
-        yield Harness(app, api, svc, request, conf.chat_key_secret.get_secret_value().encode())
+        yield Harness(app, api, svc, request, conf.chat_key_bytes())
 
 
 @pytest.fixture(autouse=True)

@@ -120,8 +120,7 @@ class Practitioners(RuleBasedStateMachine):
         self.api = Telegram()
         self.store = self.make_store()
         self.app, self.service, conf = build(self.store, self.api)
-        assert conf.chat_key_secret is not None
-        self.secret = conf.chat_key_secret.get_secret_value().encode()
+        self.secret = conf.chat_key_bytes()
         self.keys = {chat: chat_key(self.secret, BOT_ID, chat) for chat in CHATS}
         self.run(self.app.initialize())
         self.run(self.app.post_init(self.app))
