@@ -9,7 +9,6 @@ or logged.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
 import threading
@@ -17,8 +16,8 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.render import to_text
-from bot.service import CheckService, Reply, Token
-from flows.screens import Screen, parse_action
+from bot.service import LAST_RESORT, CheckService, Token
+from flows.screens import Screen
 
 LETTERS = {
     "e": "emergency",
@@ -68,7 +67,6 @@ class Console:
         self.inp = inp
         self.screen: Screen = service.welcome()
         self.token: Token | None = None
-        self.in_check = False
         self.discarded = False
         self.deleted = True  # until deleting the open check fails
         self.signalled: int | None = None
@@ -114,33 +112,22 @@ class Console:
         return choices
 
     async def _apply(self, action: str) -> None:
-        svc = self.service
-        reply: Reply | None
-        parsed = parse_action(action)
-        kind, arg = (parsed.kind, parsed.arg or "") if parsed is not None else (action, "")
-        if kind == "look":
-            self.screen = svc.lookup(arg, in_check=self.in_check)
-            await svc.note_lookup(arg)
-            self.show(self.screen)
-            return
-        if kind in ("start", "restart"):
-            reply = await svc.start(key=self.key, update_id=None)
-        elif kind == "resume":
-            reply = await svc.current(key=self.key, update_id=None)
-        elif kind == "clear":
+        """What a chosen number or letter does is the service's (:meth:`CheckService.press`)."""
+        reply = await self.service.press(key=self.key, action=action, token=self.token)
+        if reply.kind == "clear":
             print("\033[2J\033[H", end="", file=self.out)
-            reply = Reply(svc.welcome(), None)
-        elif kind == "stop":
-            reply = await svc.cancel(key=self.key, update_id=None)
-        elif kind == "feedback":
-            reply = await svc.report_problem(arg)
-        else:
-            reply = await svc.act(key=self.key, update_id=None, action=action, token=self.token)
-        if reply is None:
-            reply = Reply(svc.welcome(), None)
         self.screen, self.token = reply.screen, reply.token
-        self.in_check = reply.token is not None
         self.show(self.screen)
+
+    async def _failed(self, error: Exception) -> bool:
+        """The safety net (:meth:`CheckService.failure`), its choices the ones typed next; False
+        when even that cannot be written (the window was closed mid-screen)."""
+        try:
+            reply = await self.service.failure(key=self.key, error=error)
+        except Exception:  # noqa: BLE001 - the one last-resort text, with nothing above it
+            return self._said(LAST_RESORT)
+        self.screen, self.token = reply.screen, reply.token
+        return self.shown(self.screen)
 
     async def discard(self) -> None:
         """Delete the check in progress, if any: the terminal keeps nothing once it is left.
@@ -168,8 +155,14 @@ class Console:
 
     def say(self, line: str) -> None:
         """Print a last line; a terminal that has just been closed (SIGHUP) cannot take it."""
-        with contextlib.suppress(OSError, ValueError):
+        self._said(line)
+
+    def _said(self, line: str) -> bool:
+        try:
             print(line, file=self.out, flush=True)
+        except (OSError, ValueError):
+            return False
+        return True
 
     def _on_signal(self, signum: int, main: asyncio.Task[int]) -> None:
         # Once, and never while the open check is being deleted: a closed terminal both ends the
@@ -249,10 +242,10 @@ class Console:
                     await self._apply("stop")
                 else:
                     print(TYPED, file=self.out)
-            except Exception:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
+            except Exception as err:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
                 # If even that cannot be written, the window was closed mid-screen: leave as at
                 # the end of input (the open check is deleted).
-                if not self.shown(self.service.safety_net()):
+                if not await self._failed(err):
                     return await self.goodbye()
 
 

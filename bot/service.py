@@ -1,14 +1,20 @@
-"""One update, end to end, for any front end: load → event → save → screen.
+"""One update, end to end, for every front end: load → event → save → screen.
 
-The Telegram and terminal adapters turn what the practitioner tapped into an *action* code and
-call :class:`CheckService`. The service runs the action on the conversation inside one store
-transaction and returns a :class:`Reply` holding the neutral screen to show. It knows nothing of
-Telegram. Buttons carry a :class:`Token` (the check's random id and the version they were drawn
-at), so a button from an old screen or a finished check cannot change anything.
+The three channels (Telegram, the terminal, the web page) only translate: what the practitioner
+tapped, typed or submitted becomes an *action* code (a button's, or a command's), and
+:meth:`CheckService.press` does the rest, whatever the channel: it parses the action once, runs it
+on the conversation inside one store transaction, and returns a :class:`Reply` whose ``kind`` says
+what sort of screen it holds (a step, the outcome, a lookup…), for the channel to show its own way.
+Whatever fails, :meth:`CheckService.failure` (or :meth:`CheckService.failure_screen`, from memory)
+gives the one safety net, and :data:`LAST_RESORT` the one text for when even that cannot be built.
+Buttons carry a :class:`Token` (the check's random id and the version they were drawn at), so a
+button from an old screen or a finished check cannot change anything.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -20,7 +26,7 @@ from bot.stats import load_stats, review_overdue
 from flows import screens
 from flows.contacts import Directory
 from flows.machine import CANCELLED, OUTCOME, Conversation, Flow, InvalidConversation
-from flows.screens import LOOKUPS, Button, Channel, Context, Screen, Screens
+from flows.screens import LOOKUPS, Action, Button, Channel, Context, Screen, Screens, Section
 from storage.base import (  # the adapters reach storage's names through the service
     ABANDONED,
     ConversationStore,
@@ -35,13 +41,13 @@ from storage.base import (  # the adapters reach storage's names through the ser
 
 # The adapters (bot/telegram, bot/web) reach storage's names only through this module.
 __all__ = [
+    "LAST_RESORT",
     "CheckService",
     "Duplicate",
     "Reply",
     "StoreUnavailable",
     "Token",
     "chat_key",
-    "parse_action",
     "web_key",
 ]
 log = logging.getLogger(__name__)
@@ -55,34 +61,51 @@ class Token:
     version: int
 
 
+# What kind of screen a reply holds, for each channel to show its own way:
+# ``step``: a question of the check in progress (its buttons carry the token);
+# ``outcome``: the advice at the end; ``cancelled``: the check was stopped, here is whom to call;
+# ``ended``: the button belonged to a check that no longer exists (or was never drawn);
+# ``lookup``: a reference screen; ``welcome``; ``notice``: a line and the contacts (forgotten,
+# thanks for a report); ``clear``: "Clear this chat" (Telegram deletes the check's messages from
+# ``anchor`` on; the terminal clears its screen); ``failure``: the safety net.
+Kind = Literal["step", "outcome", "cancelled", "ended", "lookup", "welcome", "notice", "clear", "failure"]
+
+# The one text for when even the safety net's screen cannot be built: verified numbers only.
+LAST_RESORT = (
+    "Something went wrong. If a child is in immediate danger, call 999 now. "
+    "Then tell your designated person for child protection."
+)
+NET_LOOKUP = 1.0  # seconds the safety net waits to learn whether a check is open
+
+
 @dataclass(frozen=True)
 class Reply:
     """What to show after an action.
 
-    ``edit``: replace the step message in place (False: send a new message).
+    ``kind``: what sort of screen it is (:data:`Kind`).
+    ``edit``: replace the pressed message in place (False: a new message); Telegram's concern.
     ``changed``: False when nothing happened (a double tap, a refused event): show nothing new.
-    ``ended``: the button belonged to a check that no longer exists.
     ``anchor``: the first message of a finished check, for "Clear this chat".
-    ``refused``: why a form was refused without changing the step (:meth:`CheckService.submit`):
-    "none_with_ticks" ("None of these" with a tick, the ticks kept) or "invalid".
+    ``refused``: why a form was refused without changing the step (:meth:`CheckService.press`
+    with ``ticks``): "none_with_ticks" ("None of these" with a tick, the ticks kept) or "invalid".
     """
 
     screen: Screen
+    kind: Kind = "step"
     token: Token | None = None
     edit: bool = True
     changed: bool = True
-    ended: bool = False
     anchor: int | None = None
     refused: str | None = None
 
+    @property
+    def ended(self) -> bool:
+        """The button belonged to a check that no longer exists."""
+        return self.kind == "ended"
+
 
 NONE_WITH_TICKS, INVALID = "none_with_ticks", "invalid"
-
-
-def parse_action(action: str) -> tuple[str, str | None] | None:
-    """The flow event and its argument for an action code, or None if it is not an event."""
-    parsed = screens.parse_action(action)
-    return (parsed.kind, parsed.arg) if parsed is not None and parsed.is_event else None
+LAST_RESORT_SCREEN = Screen("failure", "Call 999", (Section((LAST_RESORT,)),))
 
 
 class CheckService:
@@ -144,6 +167,94 @@ class CheckService:
     def context(self, service: str | None = None) -> Context:
         return Context(self.directory, self.clock(), service, self.channel, self.draft)
 
+    # -- what a practitioner does, in every channel ------------------------------------------
+    async def press(
+        self,
+        *,
+        key: str,
+        action: str,
+        token: Token | None = None,
+        update_id: int | None = None,
+        anchor: int | None = None,
+        ticks: Collection[str] | None = None,
+        fresh: str | None = None,
+    ) -> Reply:
+        """What a button, a command or a chosen number does, for every channel: the action code
+        is parsed here, once, and anything the screens never draw ends as ``ended``.
+
+        ``token``: the check and screen version the button was drawn at (a step's buttons).
+        ``update_id``: recorded with the transaction, so a redelivered update raises
+        :class:`Duplicate` instead of being answered twice (Telegram). ``anchor``: the message a
+        new check starts from, for "Clear this chat" (Telegram). ``ticks``: a web form, which
+        sends a multi step's ticks as a whole with the button pressed (events only).
+        ``fresh``: the check id :meth:`first_step` showed, for a check not stored yet.
+        """
+        parsed = screens.parse_action(action)
+        if parsed is None or (ticks is not None and (not parsed.is_event or parsed.kind == "toggle")):
+            return replace(self.ended(), refused=INVALID)
+        if ticks is not None:
+            assert token is not None, "a form always carries the token of the page it was drawn on"
+            return await self._submit(key, token, parsed, ticks, fresh)
+        if parsed.is_event:
+            return await self._act(key, update_id, parsed, token, fresh)
+        kind, arg = parsed.kind, parsed.arg or ""
+        if kind == "look":
+            if arg not in LOOKUPS:
+                return self.ended()
+            return await self.lookup(key=key, name=arg, update_id=update_id)
+        if kind in ("start", "restart"):
+            # "Start" replaces the welcome it is on (the check's first message: its anchor);
+            # "Start a new check" under an outcome comes as a new message, with no anchor.
+            reply = await self.start(key=key, update_id=update_id, anchor=anchor if kind == "start" else None)
+            return replace(reply, edit=kind == "start")
+        if kind == "resume":
+            return await self.current(key=key, update_id=update_id) or self.ended()
+        if kind == "stop":
+            return await self.cancel(key=key, update_id=update_id)
+        if kind == "forget":
+            return await self.forget(key=key, update_id=update_id)
+        if kind == "welcome":
+            return Reply(self.welcome(in_check=await self.in_check(key, update_id)), "welcome", edit=False)
+        if kind == "feedback":
+            # Recorded first, so a redelivered press is neither counted nor thanked twice; the
+            # thanks do not need the store.
+            with contextlib.suppress(StoreUnavailable):
+                await self.record(key=key, update_id=update_id)
+            return await self.report_problem(arg)
+        # "Clear this chat" (kind "clear"): recorded, so a redelivered press clears nothing twice.
+        if arg and not arg.isdigit():
+            return self.ended()
+        await self.record(key=key, update_id=update_id)
+        return Reply(self.welcome(), "clear", edit=False, anchor=int(arg) if arg else None)
+
+    async def lookup(
+        self, *, key: str | None, name: str, update_id: int | None = None, count: bool = True
+    ) -> Reply:
+        """A reference screen, with "Back to the check" while one is open. It never needs the
+        store: with the store down it is answered all the same. ``count``: counted anonymously
+        (not the offline copies the web page's service worker saves)."""
+        if name not in LOOKUPS:
+            raise KeyError(name)
+        in_check, _ = await asyncio.gather(
+            self.in_check(key, update_id), self.note_lookup(name) if count else asyncio.sleep(0)
+        )
+        screen = self.screens.lookup(name, self.context(), in_check=in_check)
+        return Reply(screen, "lookup", edit=False)
+
+    async def in_check(self, key: str | None, update_id: int | None = None) -> bool:
+        """Whether a check is open for this chat, as far as the store can tell now (a screen that
+        does not need the store never fails for it). The update id is recorded: a redelivered
+        update still raises :class:`Duplicate`. No key (a browser with no session): no check."""
+        if key is None:
+            return False
+        try:
+            return await self.current(key=key, update_id=update_id) is not None
+        except Duplicate:
+            raise
+        except Exception as err:  # noqa: BLE001 - the screen is shown without "Back to the check"
+            log.info("check state unknown: %s", type(err).__name__)
+            return False
+
     # -- the check -----------------------------------------------------------------------
     async def start(self, *, key: str, update_id: int | None, anchor: int | None = None) -> Reply:
         """Begin a new check, replacing any unfinished one for this chat."""
@@ -159,7 +270,7 @@ class CheckService:
 
     def first_step(self, check_id: str) -> Reply:
         """The first question of a new check, kept nowhere (the web, issue 21 §4): the row is
-        written with the first answer (:meth:`act` with ``fresh`` this ``check_id``)."""
+        written with the first answer (:meth:`press` with ``fresh`` this ``check_id``)."""
         conv, record = self._fresh(check_id)
         return self._render(_View("step", conv, record), edit=False)
 
@@ -177,19 +288,14 @@ class CheckService:
             return decide
         return lambda record: decide(record if record is not None else self._fresh(fresh)[1])
 
-    async def act(
-        self, *, key: str, update_id: int | None, action: str, token: Token | None, fresh: str | None = None
+    async def _act(
+        self, key: str, update_id: int | None, action: Action, token: Token | None, fresh: str | None
     ) -> Reply:
-        """Apply a button's action to the conversation it belongs to.
+        """Apply a button's event to the conversation it belongs to.
 
         Decide, commit, then render: inside the store's transaction only the event is applied
-        to the loaded conversation (parsed once); the screen is built after the commit.
-        ``fresh``: the check id :meth:`first_step` showed, for a check not stored yet.
+        to the loaded conversation; the screen is built after the commit.
         """
-        parsed = parse_action(action)
-        if parsed is None:
-            return self.ended()
-        event, arg = parsed
         view = _View("ended")
 
         def decide(record: Record | None) -> Decision:
@@ -203,7 +309,7 @@ class CheckService:
                 # A double tap or an older screen of this check: change nothing.
                 view = _View("step", conv, record, changed=False)
                 return Decision(record, changed=False)
-            if not self.flow.fire(conv, event, arg):
+            if not self.flow.fire(conv, action.kind, action.arg):
                 view = _View("step", conv, record, changed=False)
                 return Decision(record, changed=False)
             view, decision = self._moved_on(conv, record)
@@ -212,18 +318,13 @@ class CheckService:
         await self.store.transact(key=key, update_id=update_id, decide=self._or_fresh(decide, fresh, token))
         return self._render(view)
 
-    async def submit(
-        self, *, key: str, token: Token, action: str, ticks: Collection[str] = (), fresh: str | None = None
+    async def _submit(
+        self, key: str, token: Token, action: Action, ticks: Collection[str], fresh: str | None
     ) -> Reply:
         """A web form in one transaction: on a multi step the ticks as sent (the whole set) are
         applied first, then the button pressed. "None of these" (``a:none``) with a tick is refused
         as in Telegram, keeping the ticks (``refused`` "none_with_ticks"); anything that does not
-        fit the step changes nothing (``refused`` "invalid"). ``fresh``: the check id
-        :meth:`first_step` showed, for a check not stored yet (its first answer stores it)."""
-        parsed = parse_action(action)
-        if parsed is None:
-            return replace(self.ended(), refused=INVALID)
-        event, arg = parsed
+        fit the step changes nothing (``refused`` "invalid")."""
         view, refused = _View("ended"), None
 
         def decide(record: Record | None) -> Decision:
@@ -240,11 +341,11 @@ class CheckService:
             if not self._tick(conv, ticks):
                 view, refused = _View("step", self.flow.load(before), record, changed=False), INVALID
                 return Decision(record, changed=False)
-            if self.flow.fire(conv, event, arg):
+            if self.flow.fire(conv, action.kind, action.arg):
                 view, decision = self._moved_on(conv, record)
                 return decision
             ticked = conv.picked.get(conv.state, [])
-            if event == "answer" and arg == "none" and ticked:
+            if action.kind == "answer" and action.arg == "none" and ticked:
                 refused = NONE_WITH_TICKS
                 view, decision = self._moved_on(conv, record)  # the ticks are kept
                 return decision
@@ -324,7 +425,7 @@ class CheckService:
             return Decision(None, self._abandoned(record), changed=record is not None)
 
         await self.store.transact(key=key, update_id=update_id, decide=decide)
-        return Reply(self.screens.cancelled(self.context(service)), None, edit=False)
+        return Reply(self.screens.cancelled(self.context(service)), "cancelled", edit=False)
 
     async def forget(self, *, key: str, update_id: int | None = None) -> Reply:
         """Delete everything kept for this chat, then say so.
@@ -336,21 +437,20 @@ class CheckService:
             key=key, update_id=update_id, decide=lambda record: Decision(None, changed=record is not None)
         )
         await self.store.forget(key=key)
-        return Reply(self.screens.notice(self.flow.content.texts.forgotten, self.context()), None, edit=False)
+        screen = self.screens.notice(self.flow.content.texts.forgotten, self.context())
+        return Reply(screen, "notice", edit=False)
 
     async def record(self, *, key: str, update_id: int | None) -> None:
         """Record a handled update that changes no check (a lookup, /start, clearing the chat), so
-        that Telegram redelivering it is refused as :class:`Duplicate` and not answered twice."""
+        that Telegram redelivering it is refused as :class:`Duplicate` and not answered twice.
+        With no update id (the terminal) there is nothing to record."""
+        if update_id is None:
+            return
         await self.store.transact(
             key=key, update_id=update_id, decide=lambda record: Decision(record, changed=False)
         )
 
     # -- screens without state ------------------------------------------------------------
-    def lookup(self, name: str, *, in_check: bool = False) -> Screen:
-        if name not in LOOKUPS:
-            raise KeyError(name)
-        return self.screens.lookup(name, self.context(), in_check=in_check)
-
     def welcome(self, *, in_check: bool = False) -> Screen:
         """The welcome; during a check it offers going back to it first, as well as starting anew."""
         screen = self.screens.welcome(self.context())
@@ -369,16 +469,37 @@ class CheckService:
     def ended(self) -> Reply:
         """A button from a check that no longer exists: say so, with 999 and whom to call."""
         screen = self.screens.notice(self.flow.content.texts.stale, self.context(), with_contacts=True)
-        return Reply(screen, None, edit=False, ended=True)
+        return Reply(screen, "ended", edit=False)
 
-    def safety_net(self, text: str | None = None, *, in_check: bool = False) -> Screen:
-        """The emergency line and designated contact, built from memory: used when anything fails.
-        ``in_check``: a check is open, so "Back to the check" comes first."""
-        failure = text or self.flow.content.texts.failure
-        screen = self.screens.notice(failure, self.context(), with_contacts=True)
+    async def failure(self, *, key: str | None, error: BaseException | None = None) -> Reply:
+        """The safety net for a failed update, in every channel: 999 and whom to call, and "Back
+        to the check" while one is open (asked of the store only when the store is not what
+        failed, and never for longer than :data:`NET_LOOKUP`)."""
+        in_check = False
+        if key is not None and not isinstance(error, StoreUnavailable):
+            try:
+                current = await asyncio.wait_for(self.current(key=key, update_id=None), NET_LOOKUP)
+                in_check = current is not None
+            except Exception as err:  # noqa: BLE001 - the store may be failing too: the net without it
+                log.info("safety net without the check: %s", type(err).__name__)
+        return Reply(self.failure_screen(error, in_check=in_check), "failure", edit=False)
+
+    def failure_screen(
+        self, error: BaseException | None = None, *, text: str | None = None, in_check: bool = False
+    ) -> Screen:
+        """The emergency line and designated contact, built from memory: the one screen for
+        anything that failed. The store down says the check cannot go on (``texts.unavailable``),
+        anything else that something went wrong (``texts.failure``); ``text`` instead, for a
+        refused web request. If even this cannot be built: :data:`LAST_RESORT` and 999."""
+        t = self.flow.content.texts
+        try:
+            line = text or (t.unavailable if isinstance(error, StoreUnavailable) else t.failure)
+            screen = self.screens.notice(line, self.context(), with_contacts=True)
+        except Exception as err:  # noqa: BLE001 - the last resort depends on nothing above
+            log.error("safety net screen failed: %s", type(err).__name__)
+            return LAST_RESORT_SCREEN
         if not in_check:
             return screen
-        t = self.flow.content.texts
         return replace(screen, buttons=((Button("resume", t.continue_button),), *screen.buttons))
 
     async def report_problem(self, code: str, *, count: bool = True) -> Reply:
@@ -400,7 +521,7 @@ class CheckService:
                 )
             except Exception as err:  # noqa: BLE001 - the thanks and the contact matter more
                 log.info("feedback not counted: %s", type(err).__name__)
-        return Reply(self.screens.feedback_thanks(self.context()), None, edit=False)
+        return Reply(self.screens.feedback_thanks(self.context()), "notice", edit=False)
 
     async def stats(self, *, weeks: int = 8) -> Screen:
         """The anonymous figures for service leads, from the counters (raises StoreUnavailable)."""
@@ -449,11 +570,13 @@ class CheckService:
             return self.ended()
         ctx = self.context(self.flow.service_of(conv))
         if view.kind == "outcome":
-            return Reply(self.screens.outcome(conv, ctx), None, edit=False, anchor=record.anchor_message_id)
+            screen = self.screens.outcome(conv, ctx)
+            return Reply(screen, "outcome", edit=False, anchor=record.anchor_message_id)
         if view.kind == "cancelled":
-            return Reply(self.screens.cancelled(ctx), None, edit=True)
+            return Reply(self.screens.cancelled(ctx), "cancelled", edit=True)
         screen = self.screens.for_conversation(conv, ctx)
-        return Reply(screen, Token(record.check_id, record.version), edit=edit, changed=view.changed)
+        token = Token(record.check_id, record.version)
+        return Reply(screen, "step", token, edit=edit, changed=view.changed)
 
 
 @dataclass(frozen=True)

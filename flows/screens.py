@@ -38,7 +38,9 @@ class Action:
 
     kinds: ``answer``/``toggle``/``done``/``back``/``cancel`` (events of the check), ``look``
     (a lookup by name), ``start``, ``restart``, ``resume``, ``clear`` (Telegram adds the check's
-    first message as ``x:<id>``) and ``feedback`` (``fb:<code>``).
+    first message as ``x:<id>``) and ``feedback`` (``fb:<code>``); and the commands no screen
+    draws as a button: ``stop`` (stop any check in progress: /cancel, the terminal's x),
+    ``forget`` (/forget) and ``welcome`` (/start).
     """
 
     kind: str
@@ -49,12 +51,14 @@ class Action:
         return self.kind in ("answer", "toggle", "done", "back", "cancel")
 
 
-_PLAIN = frozenset({"done", "back", "cancel", "start", "restart", "resume", "clear"})
+_PLAIN = frozenset(
+    {"done", "back", "cancel", "start", "restart", "resume", "clear", "stop", "forget", "welcome"}
+)
 _PREFIXED = {"a": "answer", "t": "toggle", "look": "look", "fb": "feedback", "x": "clear"}
 
 
 def parse_action(code: str) -> Action | None:
-    """The :class:`Action` for a button's code, or None for anything the screens never draw."""
+    """The :class:`Action` for a button's or a command's code, or None for anything else."""
     if code in _PLAIN:
         return Action(code)
     prefix, sep, arg = code.partition(":")
@@ -232,7 +236,7 @@ class Screens:
         )
 
     def todo_lines(self, result: Result, ctx: Context) -> tuple[str, ...]:
-        """"What to do now" for a result at ``ctx``'s time, in time order, each line with its time
+        """ "What to do now" for a result at ``ctx``'s time, in time order, each line with its time
         frame, and who answers now filled in (the office, the out-of-hours team, or the police in
         a gap in cover)."""
         route = ctx.directory.route(ctx.now)

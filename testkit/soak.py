@@ -18,11 +18,12 @@ from typing import Any
 from telegram.ext import AIORateLimiter
 
 from bot.config import Settings
-from bot.service import CheckService, parse_action
+from bot.service import CheckService
 from bot.telegram.app import build_application
 from flows.contacts import EXAMPLE_CONTACTS, Directory, load_directory
 from flows.machine import OUTCOME, Conversation, Flow
 from flows.schema import load_content
+from flows.screens import parse_action
 from storage.base import ConversationStore
 from testkit.botapi import Call, FakeRequest, FakeTelegram
 from testkit.telegram_harness import settings
@@ -186,6 +187,6 @@ def expected(plan: Plan) -> Conversation:
         if action is None:
             break
         parsed = parse_action(action)
-        assert parsed is not None and f.fire(conv, *parsed), action
+        assert parsed is not None and parsed.is_event and f.fire(conv, parsed.kind, parsed.arg), action
     assert conv.state == OUTCOME
     return conv

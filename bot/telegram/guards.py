@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType, UpdateType
@@ -20,6 +22,7 @@ from bot.service import CheckService, Duplicate, StoreUnavailable
 from bot.telegram.sending import Sender
 
 log = logging.getLogger(__name__)
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]
 
 # The only update types the bot subscribes to (getUpdates / setWebhook ``allowed_updates``) and
 # handles; anything else that arrives (business messages, reactions, polls…) is ignored unanswered.
@@ -71,55 +74,53 @@ class Guards:
             log.warning("could not leave chat: %s", type(err).__name__)
         raise ApplicationHandlerStop
 
-    async def run(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, work: Awaitable[None]) -> None:
-        """Run a handler's work; on any failure send the safety net instead of going quiet."""
-        chat = update.effective_chat
-        started = time.perf_counter()
-        kind = update_kind(update)
-        METRICS.updates.labels(kind).inc()
-        try:
-            await work
+    def net(self, handler: Handler) -> Handler:
+        """``handler`` inside the safety net, run once per update: whatever fails inside it, the
+        practitioner still gets 999 and their designated contact instead of silence."""
+
+        @functools.wraps(handler)
+        async def guarded(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+            started = time.perf_counter()
+            kind = update_kind(update)
+            METRICS.updates.labels(kind).inc()
+            try:
+                await handler(update, ctx)
+            except Duplicate:
+                log.info("duplicate update ignored: update_id=%s", update.update_id)
+                if update.callback_query is not None:  # a redelivered press still stops the spinner
+                    await self.out.answer(update.callback_query)
+                return
+            except Exception as err:  # noqa: BLE001 - any bug still leaves the practitioner 999
+                await self._failed(update, ctx, err)
+                return
             METRICS.database_unavailable.set(0)
             seconds = time.perf_counter() - started
             METRICS.latency.labels(kind).observe(seconds)
             if log.isEnabledFor(logging.DEBUG):
                 extra = {"update_kind": kind, "latency_ms": round(seconds * 1000, 1)}
                 log.debug("update handled: update_id=%s", update.update_id, extra=extra)
-        except Duplicate:
-            log.info("duplicate update ignored: update_id=%s", update.update_id)
-            if update.callback_query is not None:  # a redelivered press still stops the spinner
-                await self.out.answer(update.callback_query)
-        except StoreUnavailable:
+
+        return guarded
+
+    async def _failed(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, err: Exception) -> None:
+        """The safety net for a failed handler; if even that cannot reach Telegram, say so in the
+        log. The store down is the service's concern (:meth:`CheckService.failure`): the net then
+        does not ask it about the check."""
+        if isinstance(err, StoreUnavailable):
             METRICS.database_unavailable.set(1)
             log.error("store unavailable: update_id=%s", update.update_id)
-            if chat is not None:
-                await self._net(
-                    ctx, update, chat.id, self.service.flow.content.texts.unavailable, store=False
-                )
-        except Exception as err:  # noqa: BLE001 - any bug still leaves the practitioner 999
+        else:
             log.error("handler failed: %s update_id=%s", type(err).__name__, update.update_id)
-            if chat is not None:
-                await self._net(ctx, update, chat.id)
-
-    async def _net(
-        self,
-        ctx: ContextTypes.DEFAULT_TYPE,
-        update: Update,
-        chat_id: int,
-        text: str | None = None,
-        *,
-        store: bool = True,
-    ) -> None:
-        """The safety net from a handler; if even that cannot reach Telegram, say so in the log.
-        ``store`` False: the store is what failed, so the net does not ask it about the check."""
-        query = update.callback_query
+        chat, query = update.effective_chat, update.callback_query
+        if chat is None:
+            return
         try:
             await asyncio.gather(
-                self.out.safety_net(ctx, chat_id, text, store=store),
+                self.out.safety_net(ctx, chat.id, err),
                 self.out.answer(query) if query else asyncio.sleep(0),
             )
-        except TelegramError as err:
-            log.error("safety net not delivered: %s", type(err).__name__)
+        except TelegramError as error:
+            log.error("safety net not delivered: %s", type(error).__name__)
 
     async def on_error(self, update: object, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """Log the exception type and update id only, then make sure the practitioner has 999."""
@@ -131,6 +132,6 @@ class Guards:
             and update.effective_chat.type == ChatType.PRIVATE
         ):
             try:
-                await self.out.safety_net(ctx, update.effective_chat.id)
+                await self.out.safety_net(ctx, update.effective_chat.id, ctx.error)
             except TelegramError as err:
                 log.error("could not send safety net: %s", type(err).__name__)

@@ -12,14 +12,12 @@ import asyncio
 import contextlib
 import functools
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
     CallbackQuery,
-    Message,
     Update,
 )
 from telegram.constants import ChatType
@@ -41,7 +39,7 @@ from bot.telegram.delivery import with_retry
 from bot.telegram.guards import ALLOWED_UPDATES, Guards
 from bot.telegram.ordering import backlog
 from bot.telegram.sending import Sender
-from flows.screens import LOOKUPS, parse_action
+from flows.screens import LOOKUPS
 
 log = logging.getLogger(__name__)
 __all__ = ["ALLOWED_UPDATES", "COMMANDS", "TelegramFrontEnd"]
@@ -63,18 +61,19 @@ COMMANDS: list[tuple[str, str]] = [
     ("start", "Welcome"),
 ]
 CLEAR_LIMIT = 300  # messages "Clear this chat" will try to delete, at most
-@dataclass(frozen=True)
-class _Chat:
-    """The chat an update came from: its pseudonymous key, and the update being handled."""
-
-    ctx: ContextTypes.DEFAULT_TYPE
-    id: int
-    key: str
-    update_id: int
+# Each command is the action of the button that does the same (flows.screens.Action).
+COMMAND_ACTIONS: dict[str, str] = {
+    "check": "start",
+    "start": "welcome",
+    "cancel": "stop",
+    "forget": "forget",
+    **{name: f"look:{name}" for name in LOOKUPS},
+}
 
 
 class TelegramFrontEnd:
-    """Handlers for one bot, over one :class:`CheckService`."""
+    """Handlers for one bot, over one :class:`CheckService`: each turns an update into an action
+    for :meth:`CheckService.press` and the reply into messages; the guards run once around each."""
 
     def __init__(
         self, service: CheckService, *, secret: bytes, admin_ids: frozenset[int] = frozenset()
@@ -89,14 +88,15 @@ class TelegramFrontEnd:
 
     # -- registration ---------------------------------------------------------------------
     def register(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """All handlers, in order, guards first."""
+        """All handlers, in order: the chat guard first (group -1), then each handler inside the
+        safety net (:meth:`Guards.net`)."""
         app.add_handler(TypeHandler(Update, self.guards.guard), group=-1)
         private = filters.ChatType.PRIVATE & ~filters.FORWARDED & filters.UpdateType.MESSAGE
-        names = [name for name, _ in COMMANDS]
-        app.add_handler(CommandHandler(names, self.command, filters=private))
-        app.add_handler(CommandHandler("stats", self.stats, filters=private))
-        app.add_handler(CallbackQueryHandler(self.button))
-        app.add_handler(MessageHandler(filters.ALL, self.typed))
+        net = self.guards.net
+        app.add_handler(CommandHandler(list(COMMAND_ACTIONS), net(self.command), filters=private))
+        app.add_handler(CommandHandler("stats", net(self.stats), filters=private))
+        app.add_handler(CallbackQueryHandler(net(self.button)))
+        app.add_handler(MessageHandler(filters.ALL, net(self.typed)))
         app.add_error_handler(self.guards.on_error)
 
     @staticmethod
@@ -106,7 +106,6 @@ class TelegramFrontEnd:
             [BotCommand(n, d) for n, d in COMMANDS], scope=BotCommandScopeAllPrivateChats()
         )
 
-    # -- helpers ----------------------------------------------------------------------------
     def _key(self, update: Update, bot_id: int) -> str:
         chat = update.effective_chat
         assert chat is not None
@@ -114,147 +113,68 @@ class TelegramFrontEnd:
 
     # -- handlers ---------------------------------------------------------------------------
     async def command(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        """Every command: the check, lookups, /cancel and /forget."""
-        await self.guards.run(update, ctx, self._command(update, ctx))
-
-    async def _command(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        """Every command: the check, lookups, /start, /cancel and /forget, each as a new message."""
         msg = update.effective_message
         assert msg is not None and msg.text is not None
         name = msg.text.split()[0].lstrip("/").split("@")[0].lower()
         if name == "start" and (ctx.args or [])[:1] in (["emergency"], ["check"]):
             name = (ctx.args or [])[0]  # a deep link: t.me/<bot>?start=check
-        chat = _Chat(ctx, msg.chat_id, self._key(update, ctx.bot.id), update.update_id)
-        if name in LOOKUPS:
-            await self._lookup(ctx, chat.id, chat.key, name, chat.update_id)
-            return
-        run = {"check": self._check, "start": self._start, "cancel": self._cancel, "forget": self._forget}
-        await run[name](chat, msg)
-
-    async def _check(self, chat: _Chat, msg: Message) -> None:
-        """/check: a new check, its first step as a new message."""
-        reply = await self.service.start(key=chat.key, update_id=chat.update_id, anchor=msg.message_id)
-        await self.out.send(chat.ctx, chat.id, reply.screen, chat.key, reply.token)
-
-    async def _start(self, chat: _Chat, _msg: Message) -> None:
-        """/start: the welcome; during a check it offers going back to it."""
-        in_check = False
-        with contextlib.suppress(StoreUnavailable):  # the welcome never needs the store
-            in_check = await self.service.current(key=chat.key, update_id=chat.update_id) is not None
-        await self.out.send(chat.ctx, chat.id, self.service.welcome(in_check=in_check), chat.key)
-
-    async def _cancel(self, chat: _Chat, _msg: Message) -> None:
-        """/cancel: stop the check in progress; the reply still says whom to call."""
-        reply = await self.service.cancel(key=chat.key, update_id=chat.update_id)
-        await self.out.send(chat.ctx, chat.id, reply.screen, chat.key)
-
-    async def _forget(self, chat: _Chat, _msg: Message) -> None:
-        """/forget: delete everything kept for this chat."""
-        reply = await self.service.forget(key=chat.key, update_id=chat.update_id)
-        await self.out.send(chat.ctx, chat.id, reply.screen, chat.key)
+        key = self._key(update, ctx.bot.id)
+        reply = await self.service.press(
+            key=key, action=COMMAND_ACTIONS[name], update_id=update.update_id, anchor=msg.message_id
+        )
+        await self.out.send(ctx, msg.chat_id, reply.screen, key, reply.token)
 
     async def stats(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """/stats: anonymous figures for ADMIN_USER_IDS; anyone else gets the normal help."""
-        await self.guards.run(update, ctx, self._stats(update, ctx))
-
-    async def _stats(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         user, chat = update.effective_user, update.effective_chat
         assert chat is not None
         key = self._key(update, ctx.bot.id)
-        if user is None or user.id not in self.admin_ids:
-            await self._lookup(ctx, chat.id, key, "help", update.update_id)
-            return
         svc = self.service
+        if user is None or user.id not in self.admin_ids:
+            reply = await svc.press(key=key, action="look:help", update_id=update.update_id)
+            await self.out.send(ctx, chat.id, reply.screen, key)
+            return
         with contextlib.suppress(StoreUnavailable):  # the figures below say so if it is down
             await svc.record(key=key, update_id=update.update_id)
-        screen = await svc.stats()
-        await self.out.send(ctx, chat.id, screen, key)
-
-    async def _lookup(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, name: str, update_id: int
-    ) -> None:
-        """A reference screen. Its update id is recorded, so a redelivery is not answered twice
-        (raises Duplicate); with the store down it is answered all the same."""
-        in_check = False
-        with contextlib.suppress(StoreUnavailable):  # a lookup never needs the store
-            in_check = await self.service.current(key=key, update_id=update_id) is not None
-        await asyncio.gather(
-            self.out.send(ctx, chat_id, self.service.lookup(name, in_check=in_check), key),
-            self.service.note_lookup(name),
-        )
+        await self.out.send(ctx, chat.id, await svc.stats(), key)
 
     async def button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
-        """A button press: answer the query and show the result, concurrently."""
+        """A button press: what it does is the service's (:meth:`CheckService.press`); the query
+        is answered and the reply shown concurrently."""
         query = update.callback_query
         assert query is not None
         chat = update.effective_chat
         if chat is None or chat.type != ChatType.PRIVATE or query.message is None:
             await self.out.answer(query)
             return
-        await self.guards.run(update, ctx, self._button(update, ctx, query))
-
-    async def _button(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery) -> None:
         key = self._key(update, ctx.bot.id)
-        chat_id = update.effective_chat.id  # type: ignore[union-attr]
         pressed = callbacks.decode(self.secret, key, query.data)
-        svc = self.service
         if pressed is None:
-            await self._not_valid(ctx, update, query, chat_id, key)
+            await self._not_valid(ctx, update, query, chat.id, key)
             return
-        action = pressed.action
-        parsed = parse_action(action)
-        kind, arg = (parsed.kind, parsed.arg or "") if parsed is not None else ("", "")
-        if kind == "look" and arg in LOOKUPS:
-            lookup = self._lookup(ctx, chat_id, key, arg, update.update_id)
-            await asyncio.gather(self.out.answer(query), lookup)
-        elif kind == "clear" and arg.isdigit():
-            await svc.record(key=key, update_id=update.update_id)
-            await asyncio.gather(self.out.answer(query), self._clear(ctx, chat_id, key, int(arg), query))
-        elif kind == "feedback":
-            # The outcome stays as it is; the thanks come as a new message. Recorded first, so a
-            # redelivered press is neither counted nor thanked twice.
-            with contextlib.suppress(StoreUnavailable):
-                await svc.record(key=key, update_id=update.update_id)
-            thanks = await svc.report_problem(arg)
-            await asyncio.gather(self.out.answer(query), self.out.send(ctx, chat_id, thanks.screen, key))
-        elif kind == "start":
-            anchor = query.message.message_id if query.message else None
-            reply = await svc.start(key=key, update_id=update.update_id, anchor=anchor)
-            await asyncio.gather(
-                self.out.answer(query), self.out.edit(ctx, query, chat_id, reply.screen, key, reply.token)
-            )
-        elif kind == "restart":
-            reply = await svc.start(key=key, update_id=update.update_id)
-            await asyncio.gather(
-                self.out.answer(query), self.out.send(ctx, chat_id, reply.screen, key, reply.token)
-            )
-        elif kind == "resume":
-            current = await svc.current(key=key, update_id=update.update_id)
-            if current is None:
-                await self._ended(ctx, query, chat_id, key, svc.ended())
-                return
-            await asyncio.gather(
-                self.out.answer(query), self.out.send(ctx, chat_id, current.screen, key, current.token)
-            )
-        else:
-            token = Token(pressed.check_id, pressed.version) if pressed.check_id else None
-            reply = await svc.act(key=key, update_id=update.update_id, action=action, token=token)
-            await self._show(ctx, query, chat_id, key, reply)
+        token = Token(pressed.check_id, pressed.version) if pressed.check_id else None
+        reply = await self.service.press(
+            key=key,
+            action=pressed.action,
+            token=token,
+            update_id=update.update_id,
+            anchor=query.message.message_id,
+        )
+        await self._show(ctx, query, chat.id, key, reply)
 
     async def _show(
         self, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, chat_id: int, key: str, reply: Reply
     ) -> None:
-        if reply.ended:
+        """A reply to a press, by its kind: a step in place of the pressed message, the outcome and
+        anything else as a new message."""
+        if reply.kind == "ended":
             await self._ended(ctx, query, chat_id, key, reply)
+        elif reply.kind == "clear" and reply.anchor is not None:
+            await asyncio.gather(self.out.answer(query), self._clear(ctx, chat_id, key, reply.anchor, query))
         elif not reply.changed and reply.token is None:
             await self.out.answer(query)
-        elif reply.edit:
-            # Unchanged (a double tap, or a button from an older screen of this check): the pressed
-            # message is redrawn as the current step, so a screen left behind by a failed edit
-            # heals on the next tap instead of leaving buttons that do nothing.
-            await asyncio.gather(
-                self.out.answer(query), self.out.edit(ctx, query, chat_id, reply.screen, key, reply.token)
-            )
-        else:
+        elif reply.kind == "outcome":
             # The outcome stays in the chat as a new message, sent once (never retried when it may
             # have arrived); the step message loses its buttons.
             await asyncio.gather(
@@ -266,6 +186,17 @@ class TelegramFrontEnd:
                 METRICS.finished.labels(reply.screen.level).inc()
                 finished = {"update_kind": "button", "level_reached": reply.screen.level}
                 log.info("check finished", extra=finished)
+        elif reply.edit:
+            # A step (unchanged too: a double tap, or a button from an older screen of this check,
+            # redrawn as the current step, so a screen left behind by a failed edit heals on the
+            # next tap instead of leaving buttons that do nothing).
+            await asyncio.gather(
+                self.out.answer(query), self.out.edit(ctx, query, chat_id, reply.screen, key, reply.token)
+            )
+        else:
+            await asyncio.gather(
+                self.out.answer(query), self.out.send(ctx, chat_id, reply.screen, key, reply.token)
+            )
 
     async def _not_valid(
         self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, query: CallbackQuery, chat_id: int, key: str
@@ -275,13 +206,12 @@ class TelegramFrontEnd:
         With this chat's own check open, it changes nothing: say the button is not valid and show
         the current step anew (the pressed message may be an outcome, so it is not edited).
         """
-        svc = self.service
-        current = await svc.current(key=key, update_id=update.update_id)
-        if current is None:
-            await self._ended(ctx, query, chat_id, key, svc.ended())
+        current = await self.service.press(key=key, action="resume", update_id=update.update_id)
+        if current.ended:
+            await self._ended(ctx, query, chat_id, key, current)
             return
         await asyncio.gather(
-            self.out.answer(query, svc.flow.content.texts.invalid_button),
+            self.out.answer(query, self.service.flow.content.texts.invalid_button),
             self.out.send(ctx, chat_id, current.screen, key, current.token),
         )
 
@@ -320,9 +250,7 @@ class TelegramFrontEnd:
         chat = update.effective_chat
         if msg is None or chat is None or chat.type != ChatType.PRIVATE:
             return
-        await self.guards.run(update, ctx, self._typed(update, ctx, msg))
 
-    async def _typed(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE, msg: Message) -> None:
         async def delete() -> None:
             try:
                 await with_retry(lambda: ctx.bot.delete_message(msg.chat_id, msg.message_id))

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 
@@ -14,21 +13,12 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.render import to_html_parts
-from bot.service import CheckService, Token, chat_key
+from bot.service import LAST_RESORT, CheckService, Token, chat_key
 from bot.telegram import callbacks
 from bot.telegram.delivery import EDIT_GONE, with_retry
 from flows.screens import Screen
 
-NET_LOOKUP = 1.0  # seconds the safety net waits to learn whether a check is open
-
 log = logging.getLogger(__name__)
-
-# Last resort when even the screens cannot be built: verified numbers only.
-LAST_RESORT = (
-    "Something went wrong. If a child is in immediate danger, call 999 now. "
-    "Then tell your designated person for child protection."
-)
-
 
 class Sender:
     """Turns screens into Telegram messages for one bot (its button-signing secret)."""
@@ -119,26 +109,18 @@ class Sender:
             log.info("callback query not answered: %s", type(err).__name__)
 
     async def safety_net(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, text: str | None = None, *, store: bool = True
+        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, error: BaseException | None = None
     ) -> None:
-        """Whatever failed, the practitioner still gets 999 and their designated contact; with a
-        check open (and the store answering), "Back to the check" too, so nothing answered has to
-        be started again (issue 21 §8)."""
+        """Whatever failed, the practitioner still gets 999 and their designated contact
+        (:meth:`CheckService.failure`); with a check open, "Back to the check" too, so nothing
+        answered has to be started again (issue 21 §8)."""
         try:
             key = chat_key(self.secret, ctx.bot.id, chat_id)
-            current = None
-            try:
-                if store:  # not when the store is what failed
-                    current = await asyncio.wait_for(
-                        self.service.current(key=key, update_id=None), NET_LOOKUP
-                    )
-            except Exception as err:  # noqa: BLE001 - the store may be failing too: the net without it
-                log.info("safety net without the check: %s", type(err).__name__)
-            if current is not None:
-                await self.send(ctx, chat_id, self.service.safety_net(text, in_check=True), key)
+            reply = await self.service.failure(key=key, error=error)
+            if len(reply.screen.buttons) > 0 and reply.screen.buttons[0][0].action == "resume":
+                await self.send(ctx, chat_id, reply.screen, key)
                 return
-            screen = self.service.safety_net(text)
-            html = to_html_parts(screen)[0]
+            html = to_html_parts(reply.screen)[0]
             await with_retry(lambda: ctx.bot.send_message(chat_id, html, parse_mode=ParseMode.HTML))
         except Exception as err:  # noqa: BLE001 - the last resort must not depend on anything above
             log.error("safety net screen failed: %s", type(err).__name__)

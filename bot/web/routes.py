@@ -36,12 +36,12 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
 from bot.metrics import METRICS
-from bot.service import INVALID, NONE_WITH_TICKS, CheckService, Duplicate, Reply, Token
+from bot.service import INVALID, LAST_RESORT, NONE_WITH_TICKS, CheckService, Duplicate, Reply, Token
 from bot.web.security import CSP, BadRequest, PerMinute, SecurityHeaders
 from bot.web.session import Session, Sessions, Tickets
 from bot.web.view import NONE, page_of, split_symbol
 from flows.reference import quick_reference_html
-from flows.screens import LOOKUPS, Screen, parse_action
+from flows.screens import LOOKUPS, Screen
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -161,17 +161,21 @@ class WebApp:
         when = self.service.clock().strftime("%d %B %Y, %H:%M")
         return self.service.flow.content.texts.web.as_of.format(when=when)
 
-    def safety(self, session: Session, *, status: int, text: str | None = None) -> HTMLResponse:
-        """999 and the designated contact, from memory: the page for anything that went wrong
-        (a refused request is titled as such; a failure is titled "who to call")."""
+    def safety(
+        self, session: Session, *, status: int, text: str | None = None, error: BaseException | None = None
+    ) -> HTMLResponse:
+        """999 and the designated contact, from memory (:meth:`CheckService.failure_screen`): the
+        page for anything that went wrong (a refused request is titled as such; a failure is
+        titled "who to call"). If even the page cannot be built: the one last-resort text."""
         title = self.service.flow.content.texts.web.bad_request_title if status in (400, 404, 413) else None
         try:
-            return self.render(self.service.safety_net(text), session, status=status, title=title)
+            screen = self.service.failure_screen(error, text=text)
+            return self.render(screen, session, status=status, title=title)
         except Exception as err:  # noqa: BLE001 - even the template failing must leave 999
             log.error("web: safety page failed: %s", type(err).__name__)
             return HTMLResponse(
                 '<!doctype html><html lang="en-GB"><title>999</title><h1>Call 999</h1>'
-                '<p><a href="tel:999">999</a></p></html>',
+                f'<p>{escape(LAST_RESORT)}</p><p><a href="tel:999">999</a></p></html>',
                 status_code=status,
             )
 
@@ -223,9 +227,6 @@ class WebApp:
             request, {"csrf", "token", "action"}, repeated="tick", most=MAX_TICKS
         )
         action, token = str(form["action"]), CHECK_TOKEN.match(str(form["token"]))
-        parsed = parse_action(action)
-        if parsed is None or not parsed.is_event or parsed.kind == "toggle":
-            raise BadRequest("action")
         if token is None or session.sid is None:
             raise BadRequest("token")
         ticks = [str(t) for t in form.getlist("tick")]
@@ -236,8 +237,8 @@ class WebApp:
         if drawn == Token(fresh, 1) and not self.new_checks.take():
             # The first answer of a check :meth:`start` showed would store it: capped a minute.
             return self.safety(session, status=503)
-        reply = await self.service.submit(
-            key=self._key(session.sid), token=drawn, action=action, ticks=ticks, fresh=fresh
+        reply = await self.service.press(
+            key=self._key(session.sid), action=action, token=drawn, ticks=ticks, fresh=fresh
         )
         if reply.refused == INVALID:
             raise BadRequest("not offered")
@@ -288,16 +289,14 @@ class WebApp:
         if name not in WEB_LOOKUPS:
             raise HTTPException(404)
         session = self.session(request)
-        in_check = False
-        if session.sid is not None:
-            try:
-                in_check = await self.service.current(key=self._key(session.sid), update_id=None) is not None
-            except Exception as err:  # noqa: BLE001 - a lookup never needs the database
-                log.warning("web: check state unknown for a lookup: %s", type(err).__name__)
-        screen = self.service.lookup(name, in_check=in_check)
-        if request.headers.get("sec-fetch-mode", "navigate") == "navigate":
-            await self.service.note_lookup(name)  # not the offline copies the service worker saves
-        return self.render(screen, session, in_check=in_check, path=f"/look/{name}")
+        reply = await self.service.lookup(
+            key=self._key(session.sid) if session.sid is not None else None,
+            name=name,
+            # not the offline copies the service worker saves
+            count=request.headers.get("sec-fetch-mode", "navigate") == "navigate",
+        )
+        in_check = any(b.action == "resume" for row in reply.screen.buttons for b in row)
+        return self.render(reply.screen, session, in_check=in_check, path=f"/look/{name}")
 
     async def quick_reference(self, request: Request) -> Response:
         if request.query_params:
@@ -356,7 +355,7 @@ def guarded(
             )
         except Exception as err:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
             log.warning("web: %s failed: %s", handler.__name__, type(err).__name__)
-            return web.safety(web.session(request), status=503)
+            return web.safety(web.session(request), status=503, error=err)
 
     return run
 

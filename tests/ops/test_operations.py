@@ -40,7 +40,7 @@ async def test_a_backup_taken_mid_use_restores_with_the_open_check(tmp_path: Pat
     reply = await svc.start(key=KEY, update_id=None)
     for action in ("a:no", "a:13_15", "a:education", "t:controlling_adult"):
         assert reply.token is not None
-        reply = await svc.act(key=KEY, update_id=None, action=action, token=reply.token)
+        reply = await svc.press(key=KEY, update_id=None, action=action, token=reply.token)
     copy = tmp_path / "backups" / "cse-triage-backup.sqlite3"
     # Taken while the store is open and in use; a second backup to the same name is refused.
     assert "backed up" in backup(live, copy)
@@ -49,7 +49,7 @@ async def test_a_backup_taken_mid_use_restores_with_the_open_check(tmp_path: Pat
     # The live check goes on and finishes; the backup still holds it open, one step in.
     for action in ("done",) * 6:
         assert reply.token is not None
-        reply = await svc.act(key=KEY, update_id=None, action=action, token=reply.token)
+        reply = await svc.press(key=KEY, update_id=None, action=action, token=reply.token)
     assert reply.screen.level == "urgent"
     await svc.store.close()
 

@@ -27,10 +27,10 @@ from typing import Any
 import pytest
 
 from bot.render import to_html_parts
-from bot.service import CheckService, parse_action
+from bot.service import CheckService
 from bot.telegram import callbacks
 from flows.contacts import load_directory
-from flows.screens import Screens
+from flows.screens import Screens, parse_action
 from storage.base import chat_key
 from testkit.botapi import BOT_ID, Call, handled, message, press, serving
 from testkit.db_fixtures import Database
@@ -105,7 +105,7 @@ class Practitioner:
                 return
             mid, data = self.button(action)
             parsed = parse_action(action)
-            assert parsed is not None and f.fire(self.mirror, *parsed)
+            assert parsed is not None and parsed.is_event and f.fire(self.mirror, parsed.kind, parsed.arg)
             await self.step(press(self.chat, data, mid), timeout, outcome=self.mirror.state == "outcome")
             if self.mirror.state == "outcome":
                 return

@@ -71,7 +71,7 @@ def act(client: TestClient, page: str, action: str, **extra: str) -> object:
 
 def designated(content: Content, service: CheckService) -> str:
     """The designated contact's number as the safety net shows it (from the contacts file)."""
-    net = service.safety_net()
+    net = service.failure_screen()
     lines = [c for s in net.sections for c in s.contacts if c.tel and c.tel != "999"]
     assert lines
     return lines[0].phone or ""
@@ -167,7 +167,7 @@ def test_a_failing_store_still_shows_999_and_the_designated_contact(content: Con
             assert answer.status_code == 503
             assert 'href="tel:999"' in answer.text
             assert designated(content, service) in answer.text
-            assert content.texts.failure in answer.text
+            assert content.texts.unavailable in answer.text  # as in Telegram and the terminal
         # Lookups need no database.
         assert client.get("/look/contacts").status_code == 200
 
@@ -193,8 +193,8 @@ async def test_web_checks_are_counted_as_web_in_stats(content: Content, tmp_path
         )
         key = web_key(SECRET, str(id(svc)))
         await svc.start(key=key, update_id=None)
-        reply = await svc.act(key=key, update_id=None, action="a:yes", token=None)
-        reply = await svc.act(key=key, update_id=None, action="a:skip", token=None)
+        reply = await svc.press(key=key, update_id=None, action="a:yes", token=None)
+        reply = await svc.press(key=key, update_id=None, action="a:skip", token=None)
         assert reply.screen.level == "emergency"
     screen = await load_stats(store, content, today=WEEKDAY_MORNING.date())
     lines = [line for s in screen.sections for line in s.lines]
@@ -590,7 +590,7 @@ async def test_a_kept_outcome_that_expires_is_not_counted_as_abandoned(
         key = web_key(SECRET, sid)
         reply = await web.start(key=key, update_id=None)
         for action in actions:
-            reply = await web.submit(key=key, token=reply.token, action=action)  # type: ignore[arg-type]
+            reply = await web.press(key=key, token=reply.token, action=action, ticks=())
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)
     assert await store.purge(now=later) == 2
     counts = {(level, n) for _, level, _, _, n in await store.outcome_counts(since=WEEKDAY_MORNING.date())}
@@ -714,20 +714,20 @@ def test_one_form_leaves_the_check_as_telegrams_taps_would(content: Content, dat
             key = web_key(SECRET, service.channel)
             reply = await service.start(key=key, update_id=None)
             for answer in ("a:no", "a:13_15", f"a:{flow.options(flow.step('service'))[0][0]}"):
-                reply = await service.act(key=key, update_id=None, action=answer, token=reply.token)
+                reply = await service.press(key=key, update_id=None, action=answer, token=reply.token)
             while reply.screen.key != step.id:
-                reply = await service.act(key=key, update_id=None, action="done", token=reply.token)
+                reply = await service.press(key=key, update_id=None, action="done", token=reply.token)
             for item in before:
-                reply = await service.act(key=key, update_id=None, action=f"t:{item}", token=reply.token)
+                reply = await service.press(key=key, update_id=None, action=f"t:{item}", token=reply.token)
             if service is web_service:
                 assert reply.token is not None
-                reply = await service.submit(key=key, token=reply.token, action=action, ticks=ticks)
+                reply = await service.press(key=key, token=reply.token, action=action, ticks=ticks)
                 refused = reply.refused
             else:
                 for item in step.items:
                     if (item in ticks) != (item in before):
-                        reply = await service.act(key=key, update_id=None, action=f"t:{item}", token=None)
-                await service.act(key=key, update_id=None, action=action, token=None)
+                        reply = await service.press(key=key, update_id=None, action=f"t:{item}", token=None)
+                await service.press(key=key, update_id=None, action=action, token=None)
             (record, _), = service.store.rows.values()  # type: ignore[attr-defined]
             stored.append(record.data)
         return stored[0], stored[1], refused

@@ -344,7 +344,7 @@ async def test_purging_many_expired_rows_keeps_answering_and_counts_only_answere
     seed = SqlStore(url=f"{url}?timeout=1", ttl=-dt.timedelta(seconds=1))
     service = make_service(content, seed)
     page = service.first_step("seed1234")
-    await service.act(
+    await service.press(
         key=web_key(SECRET, "seed"), update_id=None, action="a:no", token=page.token, fresh="seed1234"
     )
     await seed.close()
@@ -374,7 +374,7 @@ async def test_purging_many_expired_rows_keeps_answering_and_counts_only_answere
         t0 = time.monotonic()
         try:
             first = live.first_step("live1234")
-            await live.act(
+            await live.press(
                 key=web_key(SECRET, f"live{len(waits)}"),
                 update_id=None,
                 action="a:no",
@@ -412,7 +412,7 @@ async def test_the_web_page_alone_purges_expired_checks_at_start_up(content: Con
     stale = SqlStore(url=url, ttl=-dt.timedelta(seconds=1))
     service = make_service(content, stale)
     first = service.first_step("old12345")
-    await service.act(
+    await service.press(
         key=web_key(SECRET, "old"), update_id=None, action="a:no", token=first.token, fresh="old12345"
     )
     await stale.close()
