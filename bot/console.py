@@ -223,30 +223,34 @@ class Console:
         typed = self._reader()
         while True:
             line = await typed.get()
-            if not line:
+            if not line or not await self.handle(line):
                 return await self.goodbye()
-            choice = line.strip().lower()
-            choices = self._choices(self.screen)
-            if choice == "q":
-                return await self.goodbye()
-            try:
-                if choice.isdigit() and 1 <= int(choice) <= len(choices):
-                    picked = choices[int(choice) - 1]
-                    if picked is None:
-                        print(NONE_REFUSED, file=self.out)
-                    else:
-                        await self._apply(picked[0])
-                elif choice in LETTERS:
-                    await self._apply(f"look:{LETTERS[choice]}")
-                elif choice == "x":
-                    await self._apply("stop")
+
+    async def handle(self, line: str) -> bool:
+        """One typed line: a choice's number, a letter, or anything else (never kept); False to
+        leave (q, or a window closed mid-screen)."""
+        choice = line.strip().lower()
+        if choice == "q":
+            return False
+        choices = self._choices(self.screen)
+        try:
+            if choice.isdigit() and 1 <= int(choice) <= len(choices):
+                picked = choices[int(choice) - 1]
+                if picked is None:
+                    print(NONE_REFUSED, file=self.out)
                 else:
-                    print(TYPED, file=self.out)
-            except Exception as err:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
-                # If even that cannot be written, the window was closed mid-screen: leave as at
-                # the end of input (the open check is deleted).
-                if not await self._failed(err):
-                    return await self.goodbye()
+                    await self._apply(picked[0])
+            elif choice in LETTERS:
+                await self._apply(f"look:{LETTERS[choice]}")
+            elif choice == "x":
+                await self._apply("stop")
+            else:
+                print(TYPED, file=self.out)
+        except Exception as err:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
+            # If even that cannot be written, the window was closed mid-screen: leave as at the
+            # end of input (the open check is deleted).
+            return await self._failed(err)
+        return True
 
 
 def run_console(

@@ -14,7 +14,7 @@ import datetime as dt
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 
-from storage.base import ABANDONED, FINISHED, Decision, Duplicate, OutcomeCount, Record
+from storage.base import ABANDONED, FINISHED, Decision, Duplicate, OutcomeCount, Record, StoreUnavailable
 
 _SEEN_LIMIT = 100_000
 
@@ -95,3 +95,10 @@ class MemoryStore:
 
     async def close(self) -> None:
         self.rows.clear()
+
+
+class DownStore(MemoryStore):
+    """A store whose database has gone away: every transaction fails as the real ones do."""
+
+    async def transact(self, **_kwargs: object) -> object:  # type: ignore[override]
+        raise StoreUnavailable("database down")

@@ -10,5 +10,5 @@ from testkit.telegram_harness import make_service
 
 def test_the_terminal_keeps_the_national_form() -> None:
     service = make_service()
-    text = to_text(service.lookup("emergency"))
+    text = to_text(service.screens.lookup("emergency", service.context()))
     assert "+44" not in text and NATIONAL.search(text)

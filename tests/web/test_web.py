@@ -24,8 +24,8 @@ from bot.web.session import COOKIE, Sessions
 from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import OUTCOME, Conversation, Flow
 from flows.schema import Content
-from storage.base import StoreUnavailable, chat_key, web_key
-from testkit.memory_store import MemoryStore
+from storage.base import chat_key, web_key
+from testkit.memory_store import DownStore, MemoryStore
 from tests.conftest import WEEKDAY_MORNING
 
 SECRET = b"web-unit-tests-" + b"x7Kq2Lm9Pz4Rt8Wv3Nb6"
@@ -145,13 +145,6 @@ def test_a_cross_site_post_is_refused(content: Content) -> None:
         for headers in ({"sec-fetch-site": "cross-site"}, {"origin": "https://evil.example"}):
             assert client.post("/act", data=data, headers=headers).status_code == 400
         assert act(client, page, "a:no").status_code == 303  # nothing changed: the page still works
-
-
-class DownStore(MemoryStore):
-    """A store whose database has gone away."""
-
-    async def transact(self, **_kwargs: object) -> object:  # type: ignore[override]
-        raise StoreUnavailable("database down")
 
 
 def test_a_failing_store_still_shows_999_and_the_designated_contact(content: Content) -> None:
