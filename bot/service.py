@@ -67,7 +67,8 @@ class Token:
 # ``ended``: the button belonged to a check that no longer exists (or was never drawn);
 # ``lookup``: a reference screen; ``welcome``; ``notice``: a line and the contacts (forgotten,
 # thanks for a report); ``clear``: "Clear this chat" (Telegram deletes the check's messages from
-# ``anchor`` on; the terminal clears its screen); ``failure``: the safety net.
+# ``anchor`` on; the terminal clears its screen), then the check still open (with its token) or the
+# welcome; ``failure``: the safety net.
 Kind = Literal["step", "outcome", "cancelled", "ended", "lookup", "welcome", "notice", "clear", "failure"]
 
 # The one text for when even the safety net's screen cannot be built: verified numbers only.
@@ -222,10 +223,16 @@ class CheckService:
                 await self.record(key=key, update_id=update_id)
             return await self.report_problem(arg)
         # "Clear this chat" (kind "clear"): recorded, so a redelivered press clears nothing twice.
+        # The reply holds the check still open (started from an older message, say), shown again
+        # once the messages are gone, so clearing never takes a check in progress with it;
+        # otherwise the welcome.
         if arg and not arg.isdigit():
             return self.ended()
-        await self.record(key=key, update_id=update_id)
-        return Reply(self.welcome(), "clear", edit=False, anchor=int(arg) if arg else None)
+        anchor = int(arg) if arg else None
+        current = await self.current(key=key, update_id=update_id)
+        if current is not None:
+            return replace(current, kind="clear", anchor=anchor)
+        return Reply(self.welcome(), "clear", edit=False, anchor=anchor)
 
     async def lookup(
         self, *, key: str | None, name: str, update_id: int | None = None, count: bool = True

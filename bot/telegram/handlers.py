@@ -8,16 +8,13 @@ anything fails.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import functools
 import logging
 from typing import Any
 
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
-    CallbackQuery,
     Update,
 )
 from telegram.constants import ChatType
@@ -32,8 +29,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.metrics import METRICS
-from bot.service import CheckService, Duplicate, Reply, StoreUnavailable, Token, chat_key
+from bot.service import CheckService, Duplicate, StoreUnavailable, Token, chat_key
 from bot.telegram import callbacks
 from bot.telegram.delivery import with_retry
 from bot.telegram.guards import ALLOWED_UPDATES, Guards
@@ -60,7 +56,6 @@ COMMANDS: list[tuple[str, str]] = [
     ("forget", "Delete everything kept for this chat"),
     ("start", "Welcome"),
 ]
-CLEAR_LIMIT = 300  # messages "Clear this chat" will try to delete, at most
 # Each command is the action of the button that does the same (flows.screens.Action).
 COMMAND_ACTIONS: dict[str, str] = {
     "check": "start",
@@ -148,101 +143,23 @@ class TelegramFrontEnd:
         if chat is None or chat.type != ChatType.PRIVATE or query.message is None:
             await self.out.answer(query)
             return
-        key = self._key(update, ctx.bot.id)
+        key = chat_key(self.secret, ctx.bot.id, chat.id)
         pressed = callbacks.decode(self.secret, key, query.data)
+        note = None
         if pressed is None:
-            await self._not_valid(ctx, update, query, chat.id, key)
-            return
-        token = Token(pressed.check_id, pressed.version) if pressed.check_id else None
+            # A button this bot did not draw for this chat (forged, tampered, another chat's): it
+            # changes nothing; with this chat's own check open, "not valid here" and the current
+            # step anew (the pressed message may be an outcome, so it is not edited).
+            note = self.service.flow.content.texts.invalid_button
+            pressed = callbacks.Pressed(None, 0, "resume")
         reply = await self.service.press(
             key=key,
             action=pressed.action,
-            token=token,
+            token=Token(pressed.check_id, pressed.version) if pressed.check_id else None,
             update_id=update.update_id,
             anchor=query.message.message_id,
         )
-        await self._show(ctx, query, chat.id, key, reply)
-
-    async def _show(
-        self, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, chat_id: int, key: str, reply: Reply
-    ) -> None:
-        """A reply to a press, by its kind: a step in place of the pressed message, the outcome and
-        anything else as a new message."""
-        if reply.kind == "ended":
-            await self._ended(ctx, query, chat_id, key, reply)
-        elif reply.kind == "clear" and reply.anchor is not None:
-            await asyncio.gather(self.out.answer(query), self._clear(ctx, chat_id, key, reply.anchor, query))
-        elif not reply.changed and reply.token is None:
-            await self.out.answer(query)
-        elif reply.kind == "outcome":
-            # The outcome stays in the chat as a new message, sent once (never retried when it may
-            # have arrived); the step message loses its buttons.
-            await asyncio.gather(
-                self.out.answer(query),
-                self.out.send(ctx, chat_id, reply.screen, key, reply.token, reply.anchor, repeatable=False),
-                self.out.drop_buttons(query),
-            )
-            if reply.screen.level is not None:
-                METRICS.finished.labels(reply.screen.level).inc()
-                finished = {"update_kind": "button", "level_reached": reply.screen.level}
-                log.info("check finished", extra=finished)
-        elif reply.edit:
-            # A step (unchanged too: a double tap, or a button from an older screen of this check,
-            # redrawn as the current step, so a screen left behind by a failed edit heals on the
-            # next tap instead of leaving buttons that do nothing).
-            await asyncio.gather(
-                self.out.answer(query), self.out.edit(ctx, query, chat_id, reply.screen, key, reply.token)
-            )
-        else:
-            await asyncio.gather(
-                self.out.answer(query), self.out.send(ctx, chat_id, reply.screen, key, reply.token)
-            )
-
-    async def _not_valid(
-        self, ctx: ContextTypes.DEFAULT_TYPE, update: Update, query: CallbackQuery, chat_id: int, key: str
-    ) -> None:
-        """A button this bot did not draw for this chat (forged, tampered, another chat's).
-
-        With this chat's own check open, it changes nothing: say the button is not valid and show
-        the current step anew (the pressed message may be an outcome, so it is not edited).
-        """
-        current = await self.service.press(key=key, action="resume", update_id=update.update_id)
-        if current.ended:
-            await self._ended(ctx, query, chat_id, key, current)
-            return
-        await asyncio.gather(
-            self.out.answer(query, self.service.flow.content.texts.invalid_button),
-            self.out.send(ctx, chat_id, current.screen, key, current.token),
-        )
-
-    async def _ended(
-        self, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, chat_id: int, key: str, reply: Reply
-    ) -> None:
-        stale = self.service.flow.content.texts.stale
-        await asyncio.gather(self.out.answer(query, stale), self.out.send(ctx, chat_id, reply.screen, key))
-
-    async def _clear(
-        self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, anchor: int, query: CallbackQuery
-    ) -> None:
-        """Delete this check's messages, both sides, as far as Telegram still allows.
-
-        If another check is open (started from an older message inside the cleared range, say),
-        its step is sent again afterwards, so clearing never takes a check in progress with it.
-        """
-        last = query.message.message_id if query.message else anchor
-        first = max(anchor, last - CLEAR_LIMIT)
-        ids = list(range(first, last + 1))
-        for start in range(0, len(ids), 100):
-            batch = ids[start : start + 100]
-            try:
-                await with_retry(functools.partial(ctx.bot.delete_messages, chat_id, batch))
-            except (BadRequest, Forbidden) as err:
-                log.info("clear: some messages could not be deleted: %s", type(err).__name__)
-        current = None
-        with contextlib.suppress(StoreUnavailable):
-            current = await self.service.current(key=key, update_id=None)
-        if current is not None:
-            await self.out.send(ctx, chat_id, current.screen, key, current.token)
+        await self.out.show(ctx, query, key, reply, note=note)
 
     async def typed(self, update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
         """Anything typed or sent (text, media, forwards): deleted unread, with one line of advice."""

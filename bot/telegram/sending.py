@@ -4,21 +4,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+from collections.abc import Awaitable
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.metrics import METRICS
 from bot.render import to_html_parts
-from bot.service import LAST_RESORT, CheckService, Token, chat_key
+from bot.service import LAST_RESORT, CheckService, Reply, Token, chat_key
 from bot.telegram import callbacks
 from bot.telegram.delivery import EDIT_GONE, with_retry
 from flows.screens import Screen
 
 log = logging.getLogger(__name__)
+CLEAR_LIMIT = 300  # messages "Clear this chat" will try to delete, at most
 
 class Sender:
     """Turns screens into Telegram messages for one bot (its button-signing secret)."""
@@ -107,6 +111,64 @@ class Sender:
             await with_retry(lambda: query.answer(text))
         except TelegramError as err:  # e.g. "query is too old" after a restart with a backlog
             log.info("callback query not answered: %s", type(err).__name__)
+
+    async def show(
+        self,
+        ctx: ContextTypes.DEFAULT_TYPE,
+        query: CallbackQuery,
+        key: str,
+        reply: Reply,
+        *,
+        note: str | None = None,
+    ) -> None:
+        """A reply to a button press, by its kind, with the query answered at the same time (with
+        ``note``, or "this check has ended"): a step in place of the pressed message, the outcome
+        and anything else as a new message."""
+        assert query.message is not None
+        chat_id = query.message.chat.id
+        if reply.kind == "ended":
+            note = self.service.flow.content.texts.stale
+        shown: Awaitable[object]
+        if reply.kind == "clear" and reply.anchor is not None:
+            shown = self.clear(ctx, query, key, reply)
+        elif not reply.changed and reply.token is None:
+            shown = asyncio.sleep(0)
+        elif reply.kind == "outcome":
+            # The outcome stays in the chat as a new message, sent once (never retried when it may
+            # have arrived); the step message loses its buttons.
+            shown = asyncio.gather(
+                self.send(ctx, chat_id, reply.screen, key, reply.token, reply.anchor, repeatable=False),
+                self.drop_buttons(query),
+            )
+            if reply.screen.level is not None:
+                METRICS.finished.labels(reply.screen.level).inc()
+                finished = {"update_kind": "button", "level_reached": reply.screen.level}
+                log.info("check finished", extra=finished)
+        elif reply.edit:
+            # A step (unchanged too: a double tap, or a button from an older screen of this check,
+            # redrawn as the current step, so a screen left behind by a failed edit heals on the
+            # next tap instead of leaving buttons that do nothing).
+            shown = self.edit(ctx, query, chat_id, reply.screen, key, reply.token)
+        else:
+            shown = self.send(ctx, chat_id, reply.screen, key, reply.token)
+        await asyncio.gather(self.answer(query, note), shown)
+
+    async def clear(
+        self, ctx: ContextTypes.DEFAULT_TYPE, query: CallbackQuery, key: str, reply: Reply
+    ) -> None:
+        """"Clear this chat": delete the check's messages, both sides, from ``reply.anchor`` on, as
+        far as Telegram still allows; then the check still open, if there is one (``reply``)."""
+        assert query.message is not None and reply.anchor is not None
+        chat_id, last = query.message.chat.id, query.message.message_id
+        ids = list(range(max(reply.anchor, last - CLEAR_LIMIT), last + 1))
+        for start in range(0, len(ids), 100):
+            batch = ids[start : start + 100]
+            try:
+                await with_retry(functools.partial(ctx.bot.delete_messages, chat_id, batch))
+            except (BadRequest, Forbidden) as err:
+                log.info("clear: some messages could not be deleted: %s", type(err).__name__)
+        if reply.token is not None:
+            await self.send(ctx, chat_id, reply.screen, key, reply.token)
 
     async def safety_net(
         self, ctx: ContextTypes.DEFAULT_TYPE, chat_id: int, error: BaseException | None = None
