@@ -4,8 +4,8 @@ One question per page, plain HTML forms (POST, then redirect to GET), no JavaScr
 check is the same store row as in Telegram, keyed by an HMAC of a random session id that lives in
 one cookie (bot/web/session.py). Anything unexpected gets a 400 page that changes nothing and still
 shows 999 and the designated contact; any failure (the database down) gets the same safety net
-from memory. The headers every response carries are in bot/web/security.py; serving in
-bot/web/server.py.
+from memory. Drawing the pages is bot/web/pages.py; the headers every response carries are in
+bot/web/security.py; serving in bot/web/server.py.
 
 Nothing from a request (path, query, form values, cookie, address, user agent) is ever logged:
 only the name of an error's type.
@@ -19,73 +19,32 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
-import jinja2
 from markupsafe import escape
 from starlette.applications import Starlette
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
-from starlette.types import Message, Receive, Scope, Send
 
 from bot.metrics import METRICS
-from bot.service import INVALID, LAST_RESORT, NONE_WITH_TICKS, CheckService, Duplicate, Reply, Token
+from bot.service import INVALID, NONE_WITH_TICKS, CheckService, Duplicate, Reply, Token
+from bot.web.pages import HERE, OFFLINE_PAGES, WEB_LOOKUPS, Assets, Pages
 from bot.web.security import CSP, BadRequest, PerMinute, SecurityHeaders
 from bot.web.session import Session, Sessions, Tickets
-from bot.web.view import NONE, page_of, split_symbol
+from bot.web.view import NONE
 from flows.reference import quick_reference_html
-from flows.screens import LOOKUPS, Screen
 
 log = logging.getLogger(__name__)
-HERE = Path(__file__).parent
 CHECK_TOKEN = re.compile(r"^([A-Za-z0-9_-]{1,16})\.(\d{1,9})$")
 FEEDBACK = re.compile(
     r"^(?P<code>\d{1,2}_[0-9a-f]{1,8})\.(?P<minute>\d{1,9})\.(?P<nonce>[A-Za-z0-9_-]{12})\.(?P<mac>[0-9a-f]{16})$"
 )
-WEB_LOOKUPS = tuple(n for n in LOOKUPS if n != "help")  # /help lists Telegram commands
 REASON = re.compile(r"^[a-z][a-z -]{0,30}$")  # BadRequest's short reasons, as a metrics label
 MAX_TICKS = 32  # more ticks than any step has items (and "None of these") is not one of our forms
-OFFLINE_PAGES = ("/look/emergency", "/look/contacts", "/quick-reference")
-
-
-ASSETS = ("ds.css", "app.js", "icon.svg")
-
-
-def assets_version(folder: Path) -> str:
-    """A short hash of the page's own files: their URLs carry it (``?v=``), so a browser keeps
-    them for good and an upgrade that changes one changes every URL."""
-    digest = hashlib.sha256()
-    for name in ASSETS:
-        digest.update((folder / name).read_bytes())
-    return digest.hexdigest()[:12]
-
-
-class Assets:
-    """The static files, compressed (gzip) for a browser that accepts it, and cached for a year
-    when asked for under the current version (``?v=``): after the first page no screen fetches
-    or revalidates them. Under any other address they are revalidated every time (no-cache)."""
-
-    def __init__(self, folder: Path, version: str) -> None:
-        self.app = GZipMiddleware(StaticFiles(directory=folder), minimum_size=500)
-        self.current = b"v=" + version.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        forever = scope.get("query_string", b"") == self.current
-        cache = b"public, max-age=31536000, immutable" if forever else b"no-cache"
-
-        async def with_cache(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"cache-control", cache)]
-            await send(message)
-
-        await self.app(scope, receive, with_cache)
 
 
 class WebApp:
@@ -98,14 +57,7 @@ class WebApp:
         self.sessions = Sessions(secret, ttl_hours * 3600)
         self.tickets = Tickets(secret)
         self.new_checks = PerMinute(new_checks_per_minute, "new web checks")
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(HERE / "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-        )
-        self.env.filters["symbol"] = lambda s: split_symbol(s)[0]
-        self.env.filters["words"] = lambda s: split_symbol(s)[1]
-        self.assets = assets_version(HERE / "static")
+        self.pages = Pages(service, self.sessions, self.tickets)
 
     # -- sessions (bot/web/session.py) -----------------------------------------------------------
     def _key(self, sid: str) -> str:
@@ -122,65 +74,8 @@ class WebApp:
     ) -> tuple[Session, FormData]:
         return await self.sessions.form(request, fields, new_allowed=new_allowed)
 
-    # -- pages ------------------------------------------------------------------------------------
-    def render(
-        self,
-        screen: Screen,
-        session: Session,
-        *,
-        token: Token | None = None,
-        status: int = 200,
-        in_check: bool = False,
-        path: str = "",
-        title: str | None = None,
-        error: str = "",
-    ) -> HTMLResponse:
-        web = self.service.flow.content.texts.web
-        page = page_of(
-            self.tickets.issue(screen, session.sid),
-            self.service.flow.content,
-            token=f"{token.check_id}.{token.version}" if token else "",
-            fallback_title=title or web.notice_title,
-            error=error,
-        )
-        html = self.env.get_template("page.html").render(
-            page=page,
-            web=web,
-            site=self.service.flow.content.texts.welcome_title,
-            csrf=self.sessions.csrf(session),
-            nav=[(f"/look/{n}", label) for n, label in web.nav.items() if n in WEB_LOOKUPS],
-            in_check=in_check,
-            as_of=self._as_of() if path in OFFLINE_PAGES else "",
-            current=path,
-            asset=f"?v={self.assets}",
-        )
-        METRICS.web_pages.labels(screen.key).inc()
-        return HTMLResponse(html, status_code=status)
-
-    def _as_of(self) -> str:
-        when = self.service.clock().strftime("%d %B %Y, %H:%M")
-        return self.service.flow.content.texts.web.as_of.format(when=when)
-
-    def safety(
-        self, session: Session, *, status: int, text: str | None = None, error: BaseException | None = None
-    ) -> HTMLResponse:
-        """999 and the designated contact, from memory (:meth:`CheckService.failure_screen`): the
-        page for anything that went wrong (a refused request is titled as such; a failure is
-        titled "who to call"). If even the page cannot be built: the one last-resort text."""
-        title = self.service.flow.content.texts.web.bad_request_title if status in (400, 404, 413) else None
-        try:
-            screen = self.service.failure_screen(error, text=text)
-            return self.render(screen, session, status=status, title=title)
-        except Exception as err:  # noqa: BLE001 - even the template failing must leave 999
-            log.error("web: safety page failed: %s", type(err).__name__)
-            return HTMLResponse(
-                '<!doctype html><html lang="en-GB"><title>999</title><h1>Call 999</h1>'
-                f'<p>{escape(LAST_RESORT)}</p><p><a href="tel:999">999</a></p></html>',
-                status_code=status,
-            )
-
     def _page(self, reply: Reply, session: Session) -> Response:
-        return self.render(reply.screen, session, token=reply.token)
+        return self.pages.render(reply.screen, session, token=reply.token)
 
     # -- routes -------------------------------------------------------------------------------------
     async def home(self, request: Request) -> Response:
@@ -190,9 +85,9 @@ class WebApp:
         if session.sid is not None:
             reply = await self.service.current(key=self._key(session.sid), update_id=None)
             if reply is not None:
-                return self.render(reply.screen, session, token=reply.token)
+                return self.pages.render(reply.screen, session, token=reply.token)
         # No check stored for this value: it is never adopted (a new id comes with Start).
-        return self.render(self.service.welcome(), Session(None))
+        return self.pages.render(self.service.welcome(), Session(None))
 
     async def start(self, request: Request) -> Response:
         """A new check under a new session id, every time (a planted or earlier id never carries
@@ -218,7 +113,7 @@ class WebApp:
         if session.sid is None or await self.service.current(key=self._key(session.sid), update_id=None):
             return RedirectResponse("/", status_code=303)
         reply = self.service.first_step(self.sessions.check_id(session.sid))
-        return self.render(reply.screen, session, token=reply.token)
+        return self.pages.render(reply.screen, session, token=reply.token)
 
     async def act(self, request: Request) -> Response:
         """A step's one form: the ticks and the button pressed, applied in one store transaction
@@ -236,7 +131,7 @@ class WebApp:
         drawn, fresh = Token(token.group(1), int(token.group(2))), self.sessions.check_id(session.sid)
         if drawn == Token(fresh, 1) and not self.new_checks.take():
             # The first answer of a check :meth:`start` showed would store it: capped a minute.
-            return self.safety(session, status=503)
+            return self.pages.safety(session, status=503)
         reply = await self.service.press(
             key=self._key(session.sid), action=action, token=drawn, ticks=ticks, fresh=fresh
         )
@@ -250,7 +145,7 @@ class WebApp:
             # Shown at once from what the one transaction saved (the ticks kept), no second read.
             METRICS.web_refused.labels(NONE_WITH_TICKS).inc()
             error = self.service.flow.content.texts.web.none_with_ticks
-            response: Response = self.render(reply.screen, session, token=reply.token, error=error)
+            response: Response = self.pages.render(reply.screen, session, token=reply.token, error=error)
         else:  # moved on, or a page from before (Back, a second tab): show where the check is now
             response = RedirectResponse("/", status_code=303)
         self._set_cookie(response, request, session.sid)
@@ -296,14 +191,14 @@ class WebApp:
             count=request.headers.get("sec-fetch-mode", "navigate") == "navigate",
         )
         in_check = any(b.action == "resume" for row in reply.screen.buttons for b in row)
-        return self.render(reply.screen, session, in_check=in_check, path=f"/look/{name}")
+        return self.pages.render(reply.screen, session, in_check=in_check, path=f"/look/{name}")
 
     async def quick_reference(self, request: Request) -> Response:
         if request.query_params:
             raise BadRequest("query")
         html = quick_reference_html(self.service.flow.content, self.service.directory)
         web = self.service.flow.content.texts.web
-        top = f'<p><a href="tel:999">{escape(web.call_999)}</a></p>\n<p>{escape(self._as_of())}</p>'
+        top = f'<p><a href="tel:999">{escape(web.call_999)}</a></p>\n<p>{escape(self.pages.as_of())}</p>'
         html = html.replace("</h1>", f"</h1>\n{top}", 1)
         styles = re.findall(r"<style>(.*?)</style>", html, flags=re.DOTALL)
         hashes = " ".join(
@@ -350,12 +245,12 @@ def guarded(
             reason = err.args[0] if err.args and REASON.match(str(err.args[0])) else "bad"
             log.info("web: refused a request (%s)", reason)
             METRICS.web_refused.labels(reason.replace(" ", "_")).inc()
-            return web.safety(
+            return web.pages.safety(
                 web.session(request), status=400, text=web.service.flow.content.texts.web.bad_request
             )
         except Exception as err:  # noqa: BLE001 - whatever failed, the practitioner still gets 999
             log.warning("web: %s failed: %s", handler.__name__, type(err).__name__)
-            return web.safety(web.session(request), status=503, error=err)
+            return web.pages.safety(web.session(request), status=503, error=err)
 
     return run
 
@@ -380,7 +275,7 @@ def create_app(
         missing = not isinstance(exc, HTTPException) or exc.status_code == 404
         status, words = (404, text.not_found) if missing else (400, text.bad_request)
         METRICS.web_refused.labels("not_found" if missing else "method").inc()
-        return web.safety(web.session(request), status=status, text=words)
+        return web.pages.safety(web.session(request), status=status, text=words)
 
     routes: list[Any] = [
         route("/", web.home, ["GET"]),
@@ -394,12 +289,12 @@ def create_app(
         route("/manifest.webmanifest", web.manifest, ["GET"]),
         route("/sw.js", web.service_worker, ["GET"]),
         route("/healthz", web.healthz, ["GET"]),
-        Mount("/static", app=Assets(HERE / "static", web.assets), name="static"),
+        Mount("/static", app=Assets(HERE / "static", web.pages.assets), name="static"),
     ]
 
     def safety(status: int) -> Response:
         """The page for a request refused (4xx) or failed (5xx) outside any route."""
-        return web.safety(
+        return web.pages.safety(
             Session(None),
             status=status,
             text=service.flow.content.texts.web.bad_request if status < 500 else None,
