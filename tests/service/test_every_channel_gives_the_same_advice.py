@@ -27,7 +27,7 @@ from bot.console import Console
 from bot.service import CheckService, StoreUnavailable
 from bot.web.routes import create_app
 from bot.web.session import COOKIE, Sessions
-from flows.directory import EXAMPLE_CONTACTS, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Conversation, Flow
 from flows.schema import load_content
 from flows.screens import Channel, Screen, parse_action
