@@ -85,7 +85,12 @@ class AsyncPg:
                 except psycopg.OperationalError:
                     await _close(conn)
                     if reused and attempt == 0:
-                        continue  # died while idle: nothing was sent, so once more on a new one
+                        # Died while idle (a server restart, say): nothing was sent, so once more,
+                        # on a new connection. The other idle ones date from before too: closed.
+                        stale, self._idle = self._idle, []
+                        for old in stale:
+                            await _close(old)
+                        continue
                     raise
                 try:
                     result = await _drive(conn, steps)

@@ -709,6 +709,33 @@ async def test_a_postgresql_restart_between_updates_costs_no_update(
     await s.close()
 
 
+@pytest.mark.slow  # pg_ctl stop and start
+async def test_a_postgresql_restart_with_several_idle_connections_costs_no_update(
+    pg_database: Database, flow: Flow
+) -> None:
+    # After a busy moment several connections wait idle; a restart kills them all. The next update
+    # meets one dead at BEGIN and must not try another from before the restart: a new connection.
+    migrate(pg_database.url)
+    s = ContentCheckedStore(url=pg_database.url, ttl=TTL, validate=flow.load)
+    record = started(flow)
+    await asyncio.gather(
+        *(
+            s.transact(
+                key=chat_key(b"test-secret", BOT_ID, CHAT_ID + 10 + n),
+                update_id=n,
+                decide=lambda _: put(record),
+            )
+            for n in range(8)
+        )
+    )
+    assert s._pg is not None and len(s._pg._idle) >= 2, "the busy moment left several connections idle"
+    await asyncio.to_thread(pg_database.stop)
+    await asyncio.to_thread(pg_database.start)
+    await s.transact(key=OTHER, update_id=100, decide=lambda _: put(record))
+    assert await load(s, OTHER) == record
+    await s.close()
+
+
 async def test_unreachable_server_is_unavailable() -> None:
     s = SqlStore(url="postgresql://nobody@127.0.0.1:1/none", ttl=TTL)
     with pytest.raises(StoreUnavailable):
