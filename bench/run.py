@@ -2,7 +2,8 @@
 
 Order: a short warm-up of both applications; N checks on SQLite, then the floor on the same
 updates; the same on PostgreSQL when ``DATABASE_URL`` names one (in a schema of its own, dropped
-afterwards); memory with 1,000 and 50,000 stored open checks (child processes); start-up times.
+afterwards); memory with 1,000 and 50,000 stored open checks (child processes); start-up times;
+how long another chat's /emergency waits while one chat floods the bot (``testkit/flood.py``).
 Figures are side by side from the same run, so the ratios hold on a noisy machine even when the
 absolute numbers do not.
 """
@@ -33,10 +34,12 @@ from bench.load import CONCURRENCY, Load, bot_settings, run_bot, run_floor, scri
 from bench.probes import PROBE_CHECKS, memory_with_stored, reset_peak_rss, rss_kib, start_up
 from bot import wiring
 from storage.sql.engine import database_url
+from testkit.flood import flood
 
 GOAL_RATIO = 1.5
 GOAL_SEQUENTIAL = 1
 GOAL_GROWTH_MB = 5.0
+GOAL_FLOOD_S = 1.0  # another chat's /emergency answered within a second while one chat floods
 WARM_UP = 12
 ROUND_TRIP_CHECKS = 200  # checks run with a simulated round-trip time, to count waits
 # Few enough at once that a database transaction stays shorter than a round trip: a call made
@@ -218,9 +221,24 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
             "probe_failures": mem_small["failures"] + mem_large["failures"],
         }
     report["start_up"] = start_up(args.startup_runs) if args.startup_runs else {}
+    report["flood"] = flood_figures(args.flood, paced=not args.flood_unpaced) if args.flood else {}
     report["web"] = web_figures(args)
     report["goals"] = goals(report) + (report["web"]["goals"] if report["web"] else [])
     return report
+
+
+def flood_figures(count: int, *, paced: bool) -> dict[str, Any]:
+    """One chat queues ``count`` messages, then another sends /emergency (issue 12, §1): how long
+    the other chat waited, and how long the flood took to work through."""
+    run = asyncio.run(flood(count, paced=paced))
+    return {
+        "messages": run.count,
+        "paced": run.paced,
+        "answered_s": run.answered_s,
+        "drained_s": run.drained_s,
+        "flooder_calls_before_answer": run.flooder_calls_before_answer,
+        "slots_held": run.held,
+    }
 
 
 def web_figures(args: argparse.Namespace) -> dict[str, Any]:
@@ -290,6 +308,15 @@ def goals(report: dict[str, Any]) -> list[dict[str, Any]]:
             "met": mem["growth_mb"] < GOAL_GROWTH_MB,
         }
     )
+    if fl := report["flood"]:
+        out.append(
+            {
+                "goal": f"another chat's /emergency answered within {GOAL_FLOOD_S:g} s while one chat "
+                f"floods {fl['messages']} messages ({'paced' if fl['paced'] else 'unpaced'})",
+                "figure": f"{fl['answered_s']:.3f} s",
+                "met": fl["answered_s"] < GOAL_FLOOD_S,
+            }
+        )
     return out
 
 
@@ -377,6 +404,14 @@ def table(report: dict[str, Any]) -> str:
             f"  terminal check (welcome shown){'':<13}{su['console_s']:>8.2f} s",
             f"  Telegram mode (setMyCommands sent){'':<9}{su['telegram_s']:>8.2f} s",
         ]
+    if fl := report["flood"]:
+        lines += [
+            "",
+            f"one chat floods {fl['messages']} messages ({'PTB pacing' if fl['paced'] else 'unpaced'}, "
+            "4 ms per call), then another sends /emergency",
+            f"  /emergency answered after{'':<19}{fl['answered_s']:>8.3f} s",
+            f"  the flood worked through after{'':<14}{fl['drained_s']:>8.1f} s",
+        ]
     reached = report["sqlite"]["reached"]
     lines += ["", "outcomes reached (SQLite): " + ", ".join(f"{k} {v:,}" for k, v in sorted(reached.items()))]
     for s in stores:
@@ -402,6 +437,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--startup-runs", type=int, default=3, help="starts per mode; 0 skips (3)")
     parser.add_argument(
         "--rtt-ms", type=float, default=20.0, help="simulated Bot API round trip for counting waits (20)"
+    )
+    parser.add_argument(
+        "--flood",
+        type=int,
+        default=500,
+        help="messages one chat floods before another's /emergency; 0 skips (500)",
+    )
+    parser.add_argument(
+        "--flood-unpaced", action="store_true", help="the flood without PTB's pacing (smoke runs)"
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument(

@@ -42,6 +42,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, dict[st
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DATABASE_URL", raising=False)  # SQLite only: no server needed
         args = ["-n", str(CHECKS), "--stored", "20,200", "--startup-runs", "1", "--rtt-ms", "5", "--no-web"]
+        args += ["--flood", "50", "--flood-unpaced"]
         code = main([*args, "--json", str(out)])
     yield code, json.loads(out.read_text(encoding="utf-8"))
 
@@ -87,7 +88,10 @@ def test_the_report_has_every_figure(report: dict[str, Any]) -> None:
     assert memory["rss_small_mb"] > 0 and memory["rss_large_mb"] > 0 and math.isfinite(memory["growth_mb"])
     assert report["start_up"]["console_s"] > 0 and report["start_up"]["telegram_s"] > 0
     assert {"python", "ptb", "cpus", "cpu", "ram_gb"} <= set(report["machine"])
-    assert len(report["goals"]) == 3 and all(isinstance(g["met"], bool) for g in report["goals"])
+    flood = report["flood"]
+    assert flood["messages"] == 50 and flood["paced"] is False and flood["slots_held"] <= 2
+    assert flood["answered_s"] > 0 and flood["drained_s"] >= flood["answered_s"]
+    assert len(report["goals"]) == 4 and all(isinstance(g["met"], bool) for g in report["goals"])
 
 
 def test_the_table_shows_every_figure(report: dict[str, Any]) -> None:
@@ -105,6 +109,8 @@ def test_the_table_shows_every_figure(report: dict[str, Any]) -> None:
         "growth",
         "terminal check",
         "Telegram mode",
+        "/emergency answered after",
+        "the flood worked through",
         "goals",
     ):
         assert label in text, label
