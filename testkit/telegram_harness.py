@@ -13,13 +13,12 @@ from telegram import Update
 from bot.config import Settings
 from bot.service import CheckService
 from bot.telegram.app import build_application
-from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
-from flows.schema import load_content
 from storage.base import ConversationStore
 from testkit.botapi import FakeRequest, FakeTelegram, message, press
 from testkit.helpers import TOKEN, find_button, running
 from testkit.memory_store import MemoryStore
+from testkit.shipped import example_directory, shipped_content
 
 
 def settings(**overrides: Any) -> Settings:
@@ -33,8 +32,8 @@ def settings(**overrides: Any) -> Settings:
 
 
 def make_service(store: ConversationStore | None = None, now: dt.datetime | None = None) -> CheckService:
-    directory = load_directory(EXAMPLE_CONTACTS)
-    flow = Flow(load_content(), directory.services)
+    directory = example_directory()
+    flow = Flow(shipped_content(), directory.services)
     moment = now or dt.datetime(2026, 12, 2, 10, 0)
     return CheckService(flow=flow, store=store or MemoryStore(), directory=directory, clock=lambda: moment)
 

@@ -21,8 +21,9 @@ import pytest
 from bot.service import CheckService
 from flows.contacts import GenericDirectory
 from flows.machine import Flow
-from flows.schema import Content, load_content
+from flows.schema import Content
 from testkit.memory_store import MemoryStore
+from testkit.shipped import shipped_content
 
 pytest_plugins = ["testkit.db_fixtures"]
 LONDON = ZoneInfo("Europe/London")
@@ -31,7 +32,7 @@ WEEKDAY_MORNING = dt.datetime(2026, 12, 2, 10, 0, tzinfo=LONDON)
 
 @pytest.fixture(scope="session")
 def content() -> Content:
-    return load_content()
+    return shipped_content()
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ from flows.machine import OUTCOME, Conversation, Flow
 from flows.schema import Content
 from storage.base import chat_key, web_key
 from testkit.memory_store import DownStore, MemoryStore
+from testkit.shipped import example_directory
 from tests.conftest import WEEKDAY_MORNING
 
 SECRET = b"web-unit-tests-" + b"x7Kq2Lm9Pz4Rt8Wv3Nb6"
@@ -35,7 +36,7 @@ TTL_HOURS = 24
 def make_service(content: Content, store: object | None = None, *, draft: bool = False) -> CheckService:
     """The web channel's service on the example contacts, on a weekday morning (a draft preview
     when ``draft``)."""
-    directory = load_directory(EXAMPLE_CONTACTS)
+    directory = example_directory()
     return CheckService(
         flow=Flow(content, directory.services),
         store=store or MemoryStore(),  # type: ignore[arg-type]
@@ -177,7 +178,7 @@ async def test_web_checks_are_counted_as_web_in_stats(content: Content, tmp_path
 
     url = f"sqlite:///{tmp_path / 'count.sqlite3'}"
     migrate(url)
-    directory = load_directory(EXAMPLE_CONTACTS)
+    directory = example_directory()
     flow = Flow(content, directory.services)
     store = ContentCheckedStore(url=url, ttl=dt.timedelta(hours=1), validate=flow.load)
     for channel in ("web", "web", "telegram"):
@@ -573,7 +574,7 @@ async def test_a_kept_outcome_that_expires_is_not_counted_as_abandoned(
     assert FINISHED == OUTCOME  # storage names the state without importing flows
     url = f"sqlite:///{tmp_path / 'kept.sqlite3'}"
     migrate(url)
-    directory = load_directory(EXAMPLE_CONTACTS)
+    directory = example_directory()
     flow = Flow(content, directory.services)
     store = SqlStore(url=url, ttl=dt.timedelta(hours=1))
     web = CheckService(
