@@ -54,18 +54,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# PYTHONDONTWRITEBYTECODE (set on the reference machine) is cleared for the tests: pytest then keeps
+# the test modules it rewrites for its asserts in __pycache__ instead of rewriting all of them again
+# in every worker on every run (collection: 5.1 s of CPU in each worker, 2.8 s with them kept).
 pytest: $(STAMP) bytecode
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test: $(STAMP) postgres chromium lint typecheck pytest
 
-# The reliability tests at full size (200 practitioners, long fuzz runs, thousands of faults);
-# figures in docs/reliability.md. Opt-in: takes several minutes.
+# The reliability tests at full size (200 practitioners, long fuzz runs, thousands of faults),
+# and the property tests of the rules and of `impact` at their full example counts (testkit/sizes.py:
+# make test runs every one of these smaller); figures in docs/reliability.md. Opt-in: takes several
+# minutes.
 soak: $(STAMP) postgres
 	CSE_SOAK=1 $(BIN)/pytest -q -s -W ignore::DeprecationWarning \
 		tests/ops/test_reliability.py tests/ops/test_reliability_fuzz.py tests/ops/test_reliability_load.py \
 		tests/telegram/test_one_chat_cannot_delay_the_others.py tests/ops/test_slow_webhook_clients.py \
-		$(PYTEST_ARGS)
+		tests/flows/test_triage_rules.py tests/flows/test_impact.py $(PYTEST_ARGS)
 
 # The benchmark (docs/benchmarks.md): `make bench`, or e.g. `make bench BENCH_ARGS="-n 500 --json out.json"`;
 # with DATABASE_URL set to PostgreSQL it also runs there (in a throwaway schema).

@@ -1,7 +1,7 @@
-"""Shared pieces of the reliability tests (``tests/test_reliability*.py``) and their scale knobs.
+"""Shared pieces of the reliability tests (``tests/ops/test_reliability*.py``) and their scale knobs.
 
 Every reliability test has a short version that runs in ``make test`` and a long one behind
-``make soak``, which sets ``CSE_SOAK=1``: :func:`scale` picks the count for the run. Nothing here
+``make soak``, which sets ``CSE_SOAK=1``: :func:`scale` (``testkit/sizes.py``) picks the count. Nothing here
 opens a socket beyond 127.0.0.1.
 """
 
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 import random
 from dataclasses import dataclass
 from html import escape
@@ -20,32 +19,27 @@ from telegram.ext import AIORateLimiter
 from bot.config import Settings
 from bot.service import CheckService
 from bot.telegram.app import build_application
-from flows.contacts import EXAMPLE_CONTACTS, Directory, load_directory
+from flows.contacts import Directory
 from flows.machine import OUTCOME, Conversation, Flow
-from flows.schema import load_content
 from flows.screens import parse_action
 from storage.base import ConversationStore
 from testkit.botapi import Call, FakeRequest, FakeTelegram
+from testkit.shipped import example_directory, shipped_content
+from testkit.sizes import SOAK as SOAK  # the reliability tests import their knobs from here too
+from testkit.sizes import scale as scale
 from testkit.telegram_harness import settings
 
-SOAK = os.environ.get("CSE_SOAK", "") not in ("", "0")
 NOW = dt.datetime(2026, 12, 2, 10, 0)  # a Wednesday morning: office-hours routes
 
 
-def scale(short: int, soak: int) -> int:
-    """The count for this run: ``short`` in ``make test``, ``soak`` under ``make soak``."""
-    return soak if SOAK else short
-
-
-@functools.cache
 def directory() -> Directory:
-    return load_directory(EXAMPLE_CONTACTS)
+    return example_directory()
 
 
 @functools.cache
 def flow() -> Flow:
     """One flow for every test here (loading and validating the content takes a while)."""
-    return Flow(load_content(), directory().services)
+    return Flow(shipped_content(), directory().services)
 
 
 def service(store: ConversationStore) -> CheckService:

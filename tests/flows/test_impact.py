@@ -20,6 +20,7 @@ from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.impact import Outcomes, Shown, answer_space, compare
 from flows.machine import OUTCOME, Flow
 from flows.schema import DEFAULT_CONTENT, Condition, Content, Item, parse_content
+from testkit.sizes import scale
 
 DIRECTORY = load_directory(EXAMPLE_CONTACTS)
 SHIPPED: dict[str, Any] = yaml.safe_load(DEFAULT_CONTENT.read_text(encoding="utf-8"))
@@ -153,8 +154,9 @@ def brute_force(old: Content, new: Content) -> set[tuple[Shown, Shown]]:
     return seen
 
 
-@pytest.mark.slow  # brute force over every answer of two small contents, 20 times
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Brute force over every answer of two small contents: 8 pairs in make test, 20 in make soak.
+@pytest.mark.slow
+@settings(max_examples=scale(8, 20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_content(), small_content())
 def test_the_classes_find_exactly_what_brute_force_finds(
     old_parts: dict[str, Any], new_parts: dict[str, Any]

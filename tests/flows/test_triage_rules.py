@@ -20,6 +20,7 @@ from flows.machine import OUTCOME, Conversation, Flow
 from flows.rules import evaluate, strong, ticked
 from flows.schema import Content
 from flows.screens import Context, Screens
+from testkit.sizes import scale
 from testkit.walk import walk
 
 AGES = ["under_13", "13_15", "16_17", "adult", "unknown"]
@@ -340,7 +341,7 @@ def level_of(
     return level
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scale(200, 500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_every_answer_set_gets_the_level_of_the_table(
     flow: Flow, content: Content, data: st.DataObject
@@ -351,7 +352,7 @@ def test_every_answer_set_gets_the_level_of_the_table(
     assert level_of(flow, age, ticks, unsure, follow) == expected(content, age, ticks, unsure, follow)
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scale(100, 200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_more_ticks_never_lower_the_level_and_unknown_age_is_the_riskiest(
     flow: Flow, content: Content, data: st.DataObject
@@ -385,7 +386,7 @@ def _next_event(flow: Flow, conv: Conversation, data: st.DataObject) -> tuple[st
     return data.draw(st.sampled_from(fitting) if data.draw(st.integers(0, 9)) else st.sampled_from(odd))
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scale(200, 500), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_strong_tick_never_unticked_always_ends_urgent_or_above(flow: Flow, data: st.DataObject) -> None:
     """Over any sequence of events: a significant item ticked and not unticked by the

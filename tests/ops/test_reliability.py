@@ -556,7 +556,7 @@ async def test_webhook_refuses_bad_requests_and_processes_nothing(caplog: pytest
 
 
 async def test_a_flood_of_webhook_requests_is_absorbed(caplog: pytest.LogCaptureFixture) -> None:
-    total = scale(400, 20000)
+    total = scale(200, 20000)
     chats = [CHAT + i for i in range(50)]
     async with webhook() as (h, base):
         limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)

@@ -497,7 +497,7 @@ def _is_service(raw: dict[str, Any]) -> bool:
 # The short run (make test) replays the same sequences every time, so it fails only when the bot
 # changes; the soak run (make soak) draws new ones on every run.
 _FAST = settings(
-    max_examples=scale(30, 300),
+    max_examples=scale(20, 300),
     stateful_step_count=scale(60, 100),
     deadline=None,
     derandomize=not SOAK,
