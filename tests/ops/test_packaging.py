@@ -1,8 +1,9 @@
 """The wheel `make dist` builds carries every module and data file: ``[tool.setuptools]`` in
 pyproject.toml lists the packages one by one, so a new folder of modules (or a data file beside
 them) left out of it would be missing from an installed bot while every test here passes
-(they run from the source tree). The bundle's own test (tests/test_install.py) needs the
-package index; this one reads the lists."""
+(they run from the source tree). The bundle's own test (tests/ops/test_install.py) needs the
+package index; this one reads the lists. What only the tests and the benchmark use (``testkit/``,
+``tests/``, ``bench/``) is never in them."""
 
 from __future__ import annotations
 
@@ -37,3 +38,9 @@ def test_every_module_and_data_file_is_in_the_wheel() -> None:
         inside = rel.relative_to(Path(*owner.split("."))).as_posix()
         globs = data.get(owner, [])
         assert any(fnmatch(inside, g) for g in globs), f"{rel}: not in [tool.setuptools.package-data]"
+
+
+def test_the_test_kit_the_tests_and_the_benchmark_are_not_in_the_wheel() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    tops = {p.split(".")[0] for p in config["packages"]} | {p.split(".")[0] for p in config["package-data"]}
+    assert tops == {"bot", "flows", "storage"}, tops
