@@ -29,6 +29,7 @@ NAMES_STORAGE = {
     "bot.cli": "the command line composes the parts (backup, migrations, the terminal's store)",
     "bot.__main__": "runs the command line",
     "bot.stats": "reads the anonymous counters for the service (CheckService.stats)",
+    "bot.checks": "the check's transactions, behind the service (CheckService extends Checks)",
 }
 
 
