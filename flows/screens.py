@@ -1,110 +1,42 @@
-"""Neutral screens: what the practitioner sees, independent of Telegram or the terminal.
+"""Neutral screens: what the practitioner sees, independent of Telegram, the terminal or the web.
 
-A :class:`Screen` is a title, sections of text and rows of buttons. Each button carries an
-*action* code (``a:<code>``, ``t:<item>``, ``done``, ``back``, ``start``, ``restart``, ``cancel``,
-``clear``, ``look:<name>``). Adapters only turn a screen into their own medium, so both show the
-same check with no logic of their own.
+:class:`Screens` builds every screen of the product (:mod:`flows.screen`: what one screen is, and
+the action codes its buttons carry) from the content, the flow and the time. Adapters only turn a
+screen into their own medium, so every channel shows the same check with no logic of its own.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Literal
 
-from flows.contacts import ContactLine, Directory
+from flows.contacts import ContactLine
 from flows.machine import CANCELLED, OUTCOME, WELCOME, Conversation, Flow
 from flows.rules import Result, advice, evaluate, ticked
 from flows.schema import Content
-
-Style = Literal["para", "bullets", "numbered", "contacts", "note"]
-LOOKUPS = (
-    "emergency",
-    "indicators",
-    "vulnerabilities",
-    "online",
-    "whatis",
-    "contacts",
-    "privacy",
-    "about",
-    "help",
+from flows.screen import (  # re-exported: the names every adapter uses
+    LOOKUPS,
+    Action,
+    Button,
+    Channel,
+    Context,
+    Screen,
+    Section,
+    Style,
+    parse_action,
 )
 
-
-@dataclass(frozen=True)
-class Action:
-    """A button's action code, parsed once for every front end: ``kind`` and its argument.
-
-    kinds: ``answer``/``toggle``/``done``/``back``/``cancel`` (events of the check), ``look``
-    (a lookup by name), ``start``, ``restart``, ``resume``, ``clear`` (Telegram adds the check's
-    first message as ``x:<id>``) and ``feedback`` (``fb:<code>``); and the commands no screen
-    draws as a button: ``stop`` (stop any check in progress: /cancel, the terminal's x),
-    ``forget`` (/forget) and ``welcome`` (/start).
-    """
-
-    kind: str
-    arg: str | None = None
-
-    @property
-    def is_event(self) -> bool:
-        return self.kind in ("answer", "toggle", "done", "back", "cancel")
-
-
-_PLAIN = frozenset(
-    {"done", "back", "cancel", "start", "restart", "resume", "clear", "stop", "forget", "welcome"}
-)
-_PREFIXED = {"a": "answer", "t": "toggle", "look": "look", "fb": "feedback", "x": "clear"}
-
-
-def parse_action(code: str) -> Action | None:
-    """The :class:`Action` for a button's or a command's code, or None for anything else."""
-    if code in _PLAIN:
-        return Action(code)
-    prefix, sep, arg = code.partition(":")
-    if sep and arg and prefix in _PREFIXED:
-        return Action(_PREFIXED[prefix], arg)
-    return None
-
-
-@dataclass(frozen=True)
-class Button:
-    action: str
-    label: str
-
-
-@dataclass(frozen=True)
-class Section:
-    lines: tuple[str, ...] = ()
-    title: str | None = None
-    style: Style = "para"
-    contacts: tuple[ContactLine, ...] = ()
-
-
-@dataclass(frozen=True)
-class Screen:
-    key: str
-    title: str
-    sections: tuple[Section, ...] = ()
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    final: bool = False
-    level: str | None = None
-
-
-Channel = Literal["telegram", "terminal", "web"]
-
-
-@dataclass(frozen=True)
-class Context:
-    """What a screen needs besides the conversation: contacts, the time, the service, and the
-    channel (a few lines, such as Telegram's /forget, only make sense in one channel)."""
-
-    directory: Directory
-    now: dt.datetime
-    service: str | None = None
-    channel: Channel = "telegram"
-    # A draft preview (content not approved, or --draft): "DRAFT – not for use" on every screen.
-    draft: bool = False
+__all__ = [
+    "LOOKUPS",
+    "Action",
+    "Button",
+    "Channel",
+    "Context",
+    "Screen",
+    "Screens",
+    "Section",
+    "Style",
+    "parse_action",
+]
 
 
 class Screens:
