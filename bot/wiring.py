@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings, SettingsError
 from bot.service import CheckService
-from flows.contacts import EXAMPLE_CONTACTS, YamlDirectory, load_directory
+from flows.contacts import EXAMPLE_CONTACTS, Directory, YamlDirectory, load_directory
 from flows.machine import Flow
 from flows.schema import Content, load_content
 from flows.screens import Channel
@@ -86,24 +86,58 @@ def service(
     layer is even imported.
     """
     directory = contacts(settings)
-    url = database_url(settings)
-    ttl = dt.timedelta(hours=settings.session_ttl_hours)
 
-    def open_store() -> ConversationStore:
+    def opened() -> ConversationStore:
         from storage.sql.schema import migrate
-        from storage.sql.store import SqlStore
 
-        migrate(url)
-        # Every write is checked to hold codes only (storage/sql/rows.py); what is read back is checked
-        # against the content by the flow before use.
-        return SqlStore(url=url, ttl=ttl)
+        migrate(database_url(settings))
+        return sql_store(settings)
 
-    store = DeferredStore(open_store) if open_later else open_store()
+    return check_service(
+        store=DeferredStore(opened) if open_later else opened(),
+        clock=clock(now, directory.zone),
+        directory=directory,
+        content=content(settings),
+        channel=channel,
+        counting=counting,
+        draft=draft,
+    )
+
+
+def sql_store(settings: Settings) -> ConversationStore:
+    """The configured store, its schema as it is (``service`` brings it up to date first;
+    ``cse-triage purge`` only deletes)."""
+    from storage.sql.store import SqlStore
+
+    # Every write is checked to hold codes only (storage/sql/rows.py); what is read back is checked
+    # against the content by the flow before use.
+    return SqlStore(url=database_url(settings), ttl=dt.timedelta(hours=settings.session_ttl_hours))
+
+
+def check_service(
+    *,
+    store: ConversationStore,
+    clock: Callable[[], dt.datetime],
+    directory: Directory | None = None,
+    content: Content | None = None,
+    flow: Flow | None = None,
+    channel: Channel = "telegram",
+    counting: bool = True,
+    draft: bool = False,
+) -> CheckService:
+    """A check service over these parts, wired the one way: :func:`service` builds one from the
+    settings, tests and the benchmark with a store, contacts, content or clock of their own.
+
+    ``directory``: the shipped example contacts unless given. ``flow``: one already built over
+    these contacts' services (several services sharing it); otherwise one over ``content`` (the
+    shipped content unless given) and the directory's services.
+    """
+    directory = directory or load_directory(EXAMPLE_CONTACTS)
     return CheckService(
-        flow=flow(settings, directory),
+        flow=flow or Flow(content or load_content(), directory.services),
         store=store,
         directory=directory,
-        clock=clock(now, directory.zone),
+        clock=clock,
         channel=channel,
         counting=counting,
         draft=draft,

@@ -26,7 +26,9 @@ DOORS = {"bot.service", "bot.wiring"}
 NAMES_STORAGE = {
     "bot.service": "the one door: the adapters reach storage's names through it",
     "bot.wiring": "the composition root: opens the store",
-    "bot.cli": "the command line composes the parts (backup, migrations, the terminal's store)",
+    "bot.cli": "the command line: a store that cannot be reached is one line, not a traceback",
+    "bot.commands.channels": "the terminal's throwaway chat key; its store opens behind the first screen",
+    "bot.commands.operations": "backup works on the database itself",
     "bot.__main__": "runs the command line",
     "bot.stats": "reads the anonymous counters for the service (CheckService.stats)",
     "bot.checks": "the check's transactions, behind the service (CheckService extends Checks)",

@@ -235,14 +235,14 @@ def test_impact_of_no_change_is_empty_and_passes_and_html_is_a_page(
 def test_a_git_revision_is_read_as_the_content_file_then(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import _content_at
+    from bot.commands.files import content_at
     from bot.config import load_settings
 
     monkeypatch.chdir(DEFAULT_CONTENT.parents[2])
-    content, name = _content_at("HEAD", load_settings())
+    content, name = content_at("HEAD", load_settings())
     assert name == "HEAD:flows/content/cse.yaml" and content.rules
     with pytest.raises(Exception, match="nor a git revision"):
-        _content_at("no-such-revision-here", load_settings())
+        content_at("no-such-revision-here", load_settings())
 
 
 def test_an_answer_space_too_big_to_walk_is_refused_with_what_to_do(tmp_path: Path) -> None:
