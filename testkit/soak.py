@@ -16,6 +16,7 @@ from typing import Any
 
 from telegram.ext import AIORateLimiter
 
+from bot import wiring
 from bot.config import Settings
 from bot.service import CheckService
 from bot.telegram.app import build_application
@@ -43,7 +44,7 @@ def flow() -> Flow:
 
 
 def service(store: ConversationStore) -> CheckService:
-    return CheckService(flow=flow(), store=store, directory=directory(), clock=lambda: NOW)
+    return wiring.check_service(flow=flow(), store=store, directory=directory(), clock=lambda: NOW)
 
 
 def outcome_titles() -> dict[str, list[str]]:

@@ -10,10 +10,10 @@ from typing import Any
 
 from telegram import Update
 
+from bot import wiring
 from bot.config import Settings
 from bot.service import CheckService
 from bot.telegram.app import build_application
-from flows.machine import Flow
 from storage.base import ConversationStore
 from testkit.botapi import FakeRequest, FakeTelegram, message, press
 from testkit.helpers import TOKEN, find_button, running
@@ -32,10 +32,13 @@ def settings(**overrides: Any) -> Settings:
 
 
 def make_service(store: ConversationStore | None = None, now: dt.datetime | None = None) -> CheckService:
-    directory = example_directory()
-    flow = Flow(shipped_content(), directory.services)
     moment = now or dt.datetime(2026, 12, 2, 10, 0)
-    return CheckService(flow=flow, store=store or MemoryStore(), directory=directory, clock=lambda: moment)
+    return wiring.check_service(
+        store=store or MemoryStore(),
+        directory=example_directory(),
+        content=shipped_content(),
+        clock=lambda: moment,
+    )
 
 
 class Bot:

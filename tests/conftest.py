@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import wiring
 from bot.service import CheckService
 from flows.contacts import GenericDirectory
 from flows.machine import Flow
@@ -42,7 +43,7 @@ def flow(content: Content) -> Flow:
 
 @pytest.fixture
 def service(flow: Flow) -> CheckService:
-    return CheckService(
+    return wiring.check_service(
         flow=flow, store=MemoryStore(), directory=GenericDirectory(), clock=lambda: WEEKDAY_MORNING
     )
 

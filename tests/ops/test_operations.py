@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot import wiring
 from bot.service import CheckService
 from flows.contacts import EXAMPLE_CONTACTS, load_directory
 from flows.machine import Flow
@@ -30,7 +31,7 @@ def service_on(url: str) -> CheckService:
     directory = load_directory(EXAMPLE_CONTACTS)
     flow = Flow(load_content(), directory.services)
     store = ContentCheckedStore(url=url, ttl=dt.timedelta(hours=24), validate=flow.load)
-    return CheckService(flow=flow, store=store, directory=directory, clock=lambda: NOW)
+    return wiring.check_service(flow=flow, store=store, directory=directory, clock=lambda: NOW)
 
 
 async def test_a_backup_taken_mid_use_restores_with_the_open_check(tmp_path: Path) -> None:

@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
+from bot import wiring
 from bot.render import to_html_parts
-from bot.service import CheckService
 from bot.telegram import callbacks
 from flows.contacts import load_directory
 from flows.screens import Screens, parse_action
@@ -118,7 +118,9 @@ def expected_outcomes(plan: Plan, contacts: Path, moments: list[dt.datetime]) ->
     directory = load_directory(contacts)
     out = set()
     for moment in moments:
-        svc = CheckService(flow=flow(), store=MemoryStore(), directory=directory, clock=lambda m=moment: m)
+        svc = wiring.check_service(
+            flow=flow(), store=MemoryStore(), directory=directory, clock=lambda m=moment: m
+        )
         conv = expected(plan)
         screen = Screens(flow()).outcome(conv, svc.context(conv.answers.get("service") or None))
         out.add(to_html_parts(screen)[0])

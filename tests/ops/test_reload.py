@@ -16,16 +16,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot import wiring
 from bot.reload import signal_workers
 from bot.service import CheckService
 from bot.telegram.app import build_application
 from flows.contacts import load_directory
-from flows.machine import Flow
-from flows.schema import load_content
 from testkit.botapi import FakeRequest, FakeTelegram
 from testkit.deploy import REAL_LOOKING, filled_contacts
 from testkit.helpers import eventually, running
 from testkit.memory_store import MemoryStore
+from testkit.shipped import shipped_content
 from testkit.telegram_harness import Bot, settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,9 +36,9 @@ STIRLING = "01786 471177"  # a verified public number (Stirling social work), ne
 
 def service_on(path: Path) -> CheckService:
     """A check service on the contacts file at ``path``, in memory."""
-    directory = load_directory(path)
-    flow = Flow(load_content(), directory.services)
-    return CheckService(flow=flow, store=MemoryStore(), directory=directory, clock=lambda: NOW)
+    return wiring.check_service(
+        store=MemoryStore(), directory=load_directory(path), content=shipped_content(), clock=lambda: NOW
+    )
 
 
 def office_number(text: str) -> str:

@@ -23,17 +23,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from starlette.testclient import TestClient
 
+from bot import wiring
 from bot.console import Console
 from bot.service import CheckService, StoreUnavailable
 from bot.web.routes import create_app
 from bot.web.session import COOKIE, Sessions
-from flows.contacts import EXAMPLE_CONTACTS, load_directory
-from flows.machine import Conversation, Flow
+from flows.machine import Conversation
 from flows.schema import load_content
 from flows.screens import Channel, Screen, parse_action
 from storage.base import ConversationStore
 from testkit.botapi import press
 from testkit.memory_store import DownStore, MemoryStore
+from testkit.shipped import example_directory, shipped_content
 from testkit.soak import Plan, action_for, expected, random_plan
 from testkit.telegram_harness import Bot, running_bot
 
@@ -76,11 +77,10 @@ def assert_shows(shown: str, screen: Screen, channel: str) -> None:
 
 
 def service(channel: Channel, store: ConversationStore | None = None) -> CheckService:
-    directory = load_directory(EXAMPLE_CONTACTS)
-    return CheckService(
-        flow=Flow(load_content(), directory.services),
+    return wiring.check_service(
         store=store or MemoryStore(),
-        directory=directory,
+        directory=example_directory(),
+        content=shipped_content(),
         clock=lambda: NOW,
         channel=channel,
     )

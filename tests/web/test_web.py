@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from bot import wiring
 from bot.service import CheckService
 from bot.stats import load_stats
 from bot.web.routes import create_app
@@ -36,11 +37,10 @@ TTL_HOURS = 24
 def make_service(content: Content, store: object | None = None, *, draft: bool = False) -> CheckService:
     """The web channel's service on the example contacts, on a weekday morning (a draft preview
     when ``draft``)."""
-    directory = example_directory()
-    return CheckService(
-        flow=Flow(content, directory.services),
+    return wiring.check_service(
+        content=content,
+        directory=example_directory(),
         store=store or MemoryStore(),  # type: ignore[arg-type]
-        directory=directory,
         clock=lambda: WEEKDAY_MORNING,
         channel="web",
         draft=draft,
@@ -182,7 +182,7 @@ async def test_web_checks_are_counted_as_web_in_stats(content: Content, tmp_path
     flow = Flow(content, directory.services)
     store = ContentCheckedStore(url=url, ttl=dt.timedelta(hours=1), validate=flow.load)
     for channel in ("web", "web", "telegram"):
-        svc = CheckService(
+        svc = wiring.check_service(
             flow=flow, store=store, directory=directory, clock=lambda: WEEKDAY_MORNING, channel=channel
         )
         key = web_key(SECRET, str(id(svc)))
@@ -549,7 +549,7 @@ async def test_the_outcome_survives_a_reload_until_clear_and_start_again(content
         # Counted once, when it finished; nothing but codes is kept.
         day = WEEKDAY_MORNING.date()
         assert await store.outcome_counts(since=day) == [(day, "emergency", content.meta.version, "", 1)]
-        (record, _), = store.rows.values()
+        ((record, _),) = store.rows.values()
         assert record.data["state"] == OUTCOME
         assert record.data["answers"] == {"danger": "yes", "danger_alert": "skip"}
         # "Clear and start again" deletes it: a new check under a new session, nothing counted.
@@ -574,11 +574,13 @@ async def test_a_kept_outcome_that_expires_is_not_counted_as_abandoned(
     assert FINISHED == OUTCOME  # storage names the state without importing flows
     url = f"sqlite:///{tmp_path / 'kept.sqlite3'}"
     migrate(url)
-    directory = example_directory()
-    flow = Flow(content, directory.services)
     store = SqlStore(url=url, ttl=dt.timedelta(hours=1))
-    web = CheckService(
-        flow=flow, store=store, directory=directory, clock=lambda: WEEKDAY_MORNING, channel="web"
+    web = wiring.check_service(
+        content=content,
+        directory=example_directory(),
+        store=store,
+        clock=lambda: WEEKDAY_MORNING,
+        channel="web",
     )
     for sid, actions in (("kept", ("a:yes", "a:skip")), ("open", ("a:no",))):
         key = web_key(SECRET, sid)
@@ -722,7 +724,7 @@ def test_one_form_leaves_the_check_as_telegrams_taps_would(content: Content, dat
                     if (item in ticks) != (item in before):
                         reply = await service.press(key=key, update_id=None, action=f"t:{item}", token=None)
                 await service.press(key=key, update_id=None, action=action, token=None)
-            (record, _), = service.store.rows.values()  # type: ignore[attr-defined]
+            ((record, _),) = service.store.rows.values()  # type: ignore[attr-defined]
             stored.append(record.data)
         return stored[0], stored[1], refused
 
