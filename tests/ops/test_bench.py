@@ -27,7 +27,8 @@ from bench.double import (
     stamp_tasks,
 )
 from bench.load import bot_settings, lift_rate_limit, same_traffic_application
-from bench.run import main, table
+from bench.report import table
+from bench.run import main
 from bot import wiring
 from bot.telegram.app import build_application
 
