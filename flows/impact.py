@@ -33,7 +33,7 @@ combinations walked ``impact`` says so instead of running for hours (``--budget`
 Content 2.1.0 against itself: 88,501 classes, about 30 s of CPU on the reference machine
 (`cse-triage impact flows/content/cse.yaml flows/content/cse.yaml`).
 
-A new kind of condition in ``flows/schema.py`` needs one line here: how an item plays a role in
+A new kind of condition in ``flows/schema/condition.py`` needs one line here: how an item plays a role in
 it (``ITEM_ROLES``), or what counts it (``COUNTS``), or which step answers it reads
 (``STEP_KINDS``, ``UNSURE_KINDS``). An unknown kind stops ``impact`` with a message naming it.
 """
