@@ -91,27 +91,27 @@ def outcome(svc: CheckService, conv: Conversation) -> Screen:
     return svc.screens.outcome(conv, svc.context(svc.flow.service_of(conv)))
 
 
-def web_forms(plan: Plan) -> Iterator[tuple[list[str], str]]:
-    """The plan as the web page's forms: on a tick step, every tick with the button that closes it."""
-    mirror = expected_start()
+def presses(plan: Plan) -> Iterator[str]:
+    """The plan as the buttons a practitioner presses one by one (Telegram, the terminal), each
+    applied to a mirror of the check in the pure flow to find the next."""
     flow = service("web").flow
+    mirror = flow.new()
+    flow.fire(mirror, "start")
     while (action := action_for(plan, mirror)) is not None:
-        ticks: list[str] = []
-        while action is not None and action.startswith("t:"):
-            ticks.append(action[2:])
-            assert flow.fire(mirror, "toggle", action[2:])
-            action = action_for(plan, mirror)
-        assert action is not None
+        yield action
         parsed = parse_action(action)
         assert parsed is not None and flow.fire(mirror, parsed.kind, parsed.arg)
-        yield ticks, action
 
 
-def expected_start() -> Conversation:
-    flow = service("web").flow
-    conv = flow.new()
-    flow.fire(conv, "start")
-    return conv
+def web_forms(plan: Plan) -> Iterator[tuple[list[str], str]]:
+    """The plan as the web page's forms: on a tick step, every tick with the button that closes it."""
+    ticks: list[str] = []
+    for action in presses(plan):
+        if action.startswith("t:"):
+            ticks.append(action[2:])
+        else:
+            yield ticks, action
+            ticks = []
 
 
 # -- the three channels, driven ---------------------------------------------------------------------
@@ -140,12 +140,8 @@ async def through_telegram(plan: Plan) -> str:
     async with running_bot(now=NOW) as bot:
         await bot.send(CHAT, "/check")
         shown = ""
-        mirror = expected_start()
-        flow = bot.service.flow
-        while (action := action_for(plan, mirror)) is not None:
+        for action in presses(plan):
             shown = await telegram_press(bot, action)
-            parsed = parse_action(action)
-            assert parsed is not None and flow.fire(mirror, parsed.kind, parsed.arg)
         return shown
 
 
@@ -162,12 +158,8 @@ async def type_choice(console: Console, action: str) -> str:
 async def through_terminal(plan: Plan) -> str:
     console = Console(service("terminal"), "terminal-key", out=io.StringIO())
     shown = await type_choice(console, "start")
-    mirror = expected_start()
-    flow = console.service.flow
-    while (action := action_for(plan, mirror)) is not None:
+    for action in presses(plan):
         shown = await type_choice(console, action)
-        parsed = parse_action(action)
-        assert parsed is not None and flow.fire(mirror, parsed.kind, parsed.arg)
     return shown.split(RULE)[-1]
 
 
