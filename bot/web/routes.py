@@ -117,7 +117,8 @@ class WebApp:
 
     async def act(self, request: Request) -> Response:
         """A step's one form: the ticks and the button pressed, applied in one store transaction
-        (:meth:`CheckService.press` with the ticks), then a redirect to the page, which reads the check once."""
+        (:meth:`CheckService.press` with the ticks), then a redirect to the page, which reads the
+        check once."""
         session, form = await self.sessions.form(
             request, {"csrf", "token", "action"}, repeated="tick", most=MAX_TICKS
         )
